@@ -9,12 +9,9 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
-/// The object is in its desired state (or why it is not).
-pub const READY: &str = "Ready";
-/// The controller is working towards the desired state; present only while True.
-pub const RECONCILING: &str = "Reconciling";
-/// The controller cannot make progress without a spec change; present only while True.
-pub const STALLED: &str = "Stalled";
+pub use weir_api::meta::{
+    READY_CONDITION as READY, RECONCILING_CONDITION as RECONCILING, STALLED_CONDITION as STALLED,
+};
 
 const TRUE: &str = "True";
 const FALSE: &str = "False";
@@ -37,8 +34,9 @@ pub fn is_false(conditions: &[Condition], type_: &str) -> bool {
 
 /// True when `Ready=True` and it was computed for the object's current generation.
 pub fn is_ready_for(conditions: &[Condition], generation: Option<i64>) -> bool {
-    get(conditions, READY)
-        .is_some_and(|c| c.status == TRUE && (generation.is_none() || c.observed_generation == generation))
+    get(conditions, READY).is_some_and(|c| {
+        c.status == TRUE && (generation.is_none() || c.observed_generation == generation)
+    })
 }
 
 /// Sets a condition, keeping `lastTransitionTime` when nothing but the
@@ -54,7 +52,9 @@ pub fn set(
     let status = status.as_str();
     match conditions.iter_mut().find(|c| c.type_ == type_) {
         Some(existing) => {
-            let changed = existing.status != status || existing.reason != reason || existing.message != message;
+            let changed = existing.status != status
+                || existing.reason != reason
+                || existing.message != message;
             if changed {
                 existing.last_transition_time = now();
             }
@@ -76,30 +76,72 @@ pub fn set(
 }
 
 /// Sets `type_=True`.
-pub fn mark_true(conditions: &mut Vec<Condition>, type_: &str, reason: &str, message: &str, generation: Option<i64>) {
+pub fn mark_true(
+    conditions: &mut Vec<Condition>,
+    type_: &str,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
     set(conditions, type_, Status::True, reason, message, generation);
 }
 
 /// Sets `type_=False`.
-pub fn mark_false(conditions: &mut Vec<Condition>, type_: &str, reason: &str, message: &str, generation: Option<i64>) {
-    set(conditions, type_, Status::False, reason, message, generation);
+pub fn mark_false(
+    conditions: &mut Vec<Condition>,
+    type_: &str,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
+    set(
+        conditions,
+        type_,
+        Status::False,
+        reason,
+        message,
+        generation,
+    );
 }
 
 /// Sets `type_=Unknown`.
-pub fn mark_unknown(conditions: &mut Vec<Condition>, type_: &str, reason: &str, message: &str, generation: Option<i64>) {
-    set(conditions, type_, Status::Unknown, reason, message, generation);
+pub fn mark_unknown(
+    conditions: &mut Vec<Condition>,
+    type_: &str,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
+    set(
+        conditions,
+        type_,
+        Status::Unknown,
+        reason,
+        message,
+        generation,
+    );
 }
 
 /// Marks the object as being reconciled (`Reconciling=True`) and clears `Stalled`:
 /// an object cannot make progress and be stalled at once.
-pub fn mark_reconciling(conditions: &mut Vec<Condition>, reason: &str, message: &str, generation: Option<i64>) {
+pub fn mark_reconciling(
+    conditions: &mut Vec<Condition>,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
     delete(conditions, STALLED);
     mark_true(conditions, RECONCILING, reason, message, generation);
 }
 
 /// Marks the object as stalled (`Stalled=True`): it will not progress without
 /// a change to its spec. Clears `Reconciling`.
-pub fn mark_stalled(conditions: &mut Vec<Condition>, reason: &str, message: &str, generation: Option<i64>) {
+pub fn mark_stalled(
+    conditions: &mut Vec<Condition>,
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+) {
     delete(conditions, RECONCILING);
     mark_true(conditions, STALLED, reason, message, generation);
 }
@@ -172,10 +214,16 @@ mod tests {
         let old = Time(jiff::Timestamp::from_second(1_000).expect("valid timestamp"));
         c[0].last_transition_time = old.clone();
         mark_true(&mut c, READY, "Succeeded", "ok", Some(2));
-        assert_eq!(c[0].last_transition_time, old, "same state must keep the time");
+        assert_eq!(
+            c[0].last_transition_time, old,
+            "same state must keep the time"
+        );
         assert_eq!(c[0].observed_generation, Some(2));
         mark_true(&mut c, READY, "Succeeded", "new message", Some(2));
-        assert_ne!(c[0].last_transition_time, old, "a new message is a transition");
+        assert_ne!(
+            c[0].last_transition_time, old,
+            "a new message is a transition"
+        );
     }
 
     #[test]

@@ -59,7 +59,8 @@ impl LeaseConfig {
 /// A held lease. Dropping it releases the lease.
 pub struct Leadership {
     state: watch::Receiver<bool>,
-    _task: JoinHandle<Result<kube_lease_manager::LeaseManager, kube_lease_manager::LeaseManagerError>>,
+    _task:
+        JoinHandle<Result<kube_lease_manager::LeaseManager, kube_lease_manager::LeaseManagerError>>,
 }
 
 impl Leadership {
@@ -97,10 +98,9 @@ pub async fn acquire(client: kube::Client, config: &LeaseConfig) -> anyhow::Resu
     let (mut state, task) = manager.watch().await;
     tracing::info!(lease = %config.name, namespace = %config.namespace, identity = %config.identity, "waiting for the leader lease");
     while !*state.borrow_and_update() {
-        state
-            .changed()
-            .await
-            .with_context(|| format!("lease {}/{} watcher stopped", config.namespace, config.name))?;
+        state.changed().await.with_context(|| {
+            format!("lease {}/{} watcher stopped", config.namespace, config.name)
+        })?;
     }
     tracing::info!(lease = %config.name, identity = %config.identity, "acquired the leader lease");
     Ok(Leadership { state, _task: task })

@@ -8,7 +8,8 @@
 
 pub mod client;
 pub mod conditions;
-pub mod duration;
+pub use weir_api::duration;
+
 pub mod leader;
 pub mod logging;
 pub mod metrics;

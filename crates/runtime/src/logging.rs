@@ -33,8 +33,11 @@ impl LogLevel {
 /// Installs the global subscriber. `RUST_LOG`, when set, refines the level
 /// per module (e.g. `RUST_LOG=info,kube=debug`).
 pub fn init(level: LogLevel, encoding: LogEncoding) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.directive()));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(true);
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level.directive()));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true);
     let result = match encoding {
         LogEncoding::Json => builder.json().flatten_event(true).try_init(),
         LogEncoding::Console => builder.try_init(),

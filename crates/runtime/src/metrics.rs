@@ -97,14 +97,31 @@ impl Metrics {
     }
 
     /// Records one finished reconcile of an object.
-    pub fn record_reconcile(&self, kind: &str, namespace: &str, name: &str, took: Duration, result: ReconcileResult) {
+    pub fn record_reconcile(
+        &self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        took: Duration,
+        result: ReconcileResult,
+    ) {
         self.reconcile_duration
-            .get_or_create(&ObjectLabels { kind: kind.to_owned(), name: name.to_owned(), namespace: namespace.to_owned() })
+            .get_or_create(&ObjectLabels {
+                kind: kind.to_owned(),
+                name: name.to_owned(),
+                namespace: namespace.to_owned(),
+            })
             .observe(took.as_secs_f64());
-        let labels = ResultLabels { controller: self.controller.clone(), result: result.as_str().to_owned() };
+        let labels = ResultLabels {
+            controller: self.controller.clone(),
+            result: result.as_str().to_owned(),
+        };
         self.reconcile_total.get_or_create(&labels).inc();
         if result == ReconcileResult::Error {
-            let labels = ResultLabels { controller: self.controller.clone(), result: String::new() };
+            let labels = ResultLabels {
+                controller: self.controller.clone(),
+                result: String::new(),
+            };
             self.reconcile_errors.get_or_create(&labels).inc();
         }
     }
@@ -121,13 +138,19 @@ impl Metrics {
 
     /// Lets a controller register metrics of its own.
     pub fn with_registry<R>(&self, f: impl FnOnce(&mut Registry) -> R) -> R {
-        let mut registry = self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut registry)
     }
 
     /// The OpenMetrics text exposition.
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
-        let registry = self.registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let mut out = String::new();
         prometheus_client::encoding::text::encode(&mut out, &registry)?;
         Ok(out)
@@ -141,8 +164,20 @@ mod tests {
     #[test]
     fn exposes_flux_metric_names() {
         let m = Metrics::new("source-controller");
-        m.record_reconcile("GitRepository", "flux-system", "app", Duration::from_millis(20), ReconcileResult::Success);
-        m.record_reconcile("GitRepository", "flux-system", "app", Duration::from_millis(5), ReconcileResult::Error);
+        m.record_reconcile(
+            "GitRepository",
+            "flux-system",
+            "app",
+            Duration::from_millis(20),
+            ReconcileResult::Success,
+        );
+        m.record_reconcile(
+            "GitRepository",
+            "flux-system",
+            "app",
+            Duration::from_millis(5),
+            ReconcileResult::Error,
+        );
         let text = m.encode().expect("encode");
         assert!(
             text.contains(r#"gotk_reconcile_duration_seconds_count{kind="GitRepository",name="app",namespace="flux-system"} 2"#),
@@ -155,7 +190,13 @@ mod tests {
     #[test]
     fn forget_drops_series() {
         let m = Metrics::new("c");
-        m.record_reconcile("Kustomization", "ns", "gone", Duration::from_millis(1), ReconcileResult::Success);
+        m.record_reconcile(
+            "Kustomization",
+            "ns",
+            "gone",
+            Duration::from_millis(1),
+            ReconcileResult::Success,
+        );
         m.forget("Kustomization", "ns", "gone");
         assert!(!m.encode().expect("encode").contains(r#"name="gone""#));
     }

@@ -42,8 +42,13 @@ pub struct RuntimeOptions {
 
 /// Accepts Go-style listen addresses: `:8080` means every interface.
 pub fn parse_addr(input: &str) -> Result<SocketAddr, String> {
-    let full = if input.starts_with(':') { format!("0.0.0.0{input}") } else { input.to_owned() };
-    full.parse().map_err(|e| format!("invalid listen address {input:?}: {e}"))
+    let full = if input.starts_with(':') {
+        format!("0.0.0.0{input}")
+    } else {
+        input.to_owned()
+    };
+    full.parse()
+        .map_err(|e| format!("invalid listen address {input:?}: {e}"))
 }
 
 #[cfg(test)]
@@ -60,11 +65,20 @@ mod tests {
     #[test]
     fn defaults_match_flux() {
         let cli = Cli::try_parse_from(["c"]).expect("defaults parse");
-        assert_eq!(cli.runtime.metrics_addr, "0.0.0.0:8080".parse().expect("addr"));
-        assert_eq!(cli.runtime.health_addr, "0.0.0.0:9440".parse().expect("addr"));
+        assert_eq!(
+            cli.runtime.metrics_addr,
+            "0.0.0.0:8080".parse().expect("addr")
+        );
+        assert_eq!(
+            cli.runtime.health_addr,
+            "0.0.0.0:9440".parse().expect("addr")
+        );
         assert!(cli.runtime.enable_leader_election);
         assert_eq!(cli.runtime.log_encoding, LogEncoding::Json);
-        assert_eq!(cli.runtime.leader_election_lease_duration, Duration::from_secs(35));
+        assert_eq!(
+            cli.runtime.leader_election_lease_duration,
+            Duration::from_secs(35)
+        );
     }
 
     #[test]
@@ -79,7 +93,10 @@ mod tests {
         ])
         .expect("flags parse");
         assert!(!cli.runtime.enable_leader_election);
-        assert_eq!(cli.runtime.metrics_addr, "127.0.0.1:9000".parse().expect("addr"));
+        assert_eq!(
+            cli.runtime.metrics_addr,
+            "127.0.0.1:9000".parse().expect("addr")
+        );
         assert_eq!(cli.runtime.log_level, LogLevel::Debug);
         let cli = Cli::try_parse_from(["c", "--enable-leader-election"]).expect("bare flag");
         assert!(cli.runtime.enable_leader_election);

@@ -35,7 +35,11 @@ pub fn health_router(readiness: Readiness) -> Router {
         .route(
             "/readyz",
             get(|State(r): State<Readiness>| async move {
-                if r.is_ready() { (StatusCode::OK, "ok") } else { (StatusCode::SERVICE_UNAVAILABLE, "not ready") }
+                if r.is_ready() {
+                    (StatusCode::OK, "ok")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+                }
             }),
         )
         .with_state(readiness)
@@ -50,11 +54,18 @@ pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
                 match m.encode() {
                     Ok(body) => (
                         StatusCode::OK,
-                        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+                        [(
+                            header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
                         body,
                     )
                         .into_response(),
-                    Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("encoding metrics: {e}")).into_response(),
+                    Err(e) => (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("encoding metrics: {e}"),
+                    )
+                        .into_response(),
                 }
             }),
         )
@@ -66,11 +77,16 @@ pub async fn serve(addr: SocketAddr, router: Router, what: &'static str) -> anyh
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding the {what} endpoint to {addr}"))?;
-    serve_listener(listener, router).await.with_context(|| format!("serving the {what} endpoint"))
+    serve_listener(listener, router)
+        .await
+        .with_context(|| format!("serving the {what} endpoint"))
 }
 
 /// Serves `router` on an already bound listener (tests bind port 0).
-pub async fn serve_listener(listener: tokio::net::TcpListener, router: Router) -> std::io::Result<()> {
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    router: Router,
+) -> std::io::Result<()> {
     axum::serve(listener, router).await
 }
 
@@ -89,7 +105,9 @@ mod tests {
     }
 
     async fn start(router: Router) -> SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(serve_listener(listener, router));
         addr
@@ -108,10 +126,19 @@ mod tests {
     #[tokio::test]
     async fn metrics_endpoint_serves_registry() {
         let metrics = Arc::new(Metrics::new("test-controller"));
-        metrics.record_reconcile("Bucket", "ns", "b", std::time::Duration::from_millis(3), crate::metrics::ReconcileResult::Success);
+        metrics.record_reconcile(
+            "Bucket",
+            "ns",
+            "b",
+            std::time::Duration::from_millis(3),
+            crate::metrics::ReconcileResult::Success,
+        );
         let addr = start(metrics_router(metrics)).await;
         let body = get_path(addr, "/metrics").await;
         assert!(body.starts_with("HTTP/1.1 200"), "{body}");
-        assert!(body.contains("gotk_reconcile_duration_seconds_bucket"), "{body}");
+        assert!(
+            body.contains("gotk_reconcile_duration_seconds_bucket"),
+            "{body}"
+        );
     }
 }

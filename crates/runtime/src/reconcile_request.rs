@@ -7,12 +7,14 @@
 
 use kube::api::ObjectMeta;
 
-/// The annotation that requests a reconcile.
-pub const REQUESTED_AT_ANNOTATION: &str = "reconcile.fluxcd.io/requestedAt";
+pub use weir_api::meta::RECONCILE_REQUEST_ANNOTATION as REQUESTED_AT_ANNOTATION;
 
 /// The token of the pending reconcile request, if any.
 pub fn requested_at(meta: &ObjectMeta) -> Option<&str> {
-    meta.annotations.as_ref()?.get(REQUESTED_AT_ANNOTATION).map(String::as_str)
+    meta.annotations
+        .as_ref()?
+        .get(REQUESTED_AT_ANNOTATION)
+        .map(String::as_str)
 }
 
 /// The token to echo into `status.lastHandledReconcileAt` after this
@@ -34,7 +36,8 @@ mod tests {
 
     fn meta(token: Option<&str>) -> ObjectMeta {
         ObjectMeta {
-            annotations: token.map(|t| BTreeMap::from([(REQUESTED_AT_ANNOTATION.to_owned(), t.to_owned())])),
+            annotations: token
+                .map(|t| BTreeMap::from([(REQUESTED_AT_ANNOTATION.to_owned(), t.to_owned())])),
             ..ObjectMeta::default()
         }
     }
@@ -43,14 +46,23 @@ mod tests {
     fn new_token_is_pending_until_echoed() {
         let m = meta(Some("2026-11-23T12:00:00Z"));
         assert_eq!(pending_request(&m, None), Some("2026-11-23T12:00:00Z"));
-        assert_eq!(pending_request(&m, Some("older")), Some("2026-11-23T12:00:00Z"));
+        assert_eq!(
+            pending_request(&m, Some("older")),
+            Some("2026-11-23T12:00:00Z")
+        );
         assert_eq!(pending_request(&m, Some("2026-11-23T12:00:00Z")), None);
     }
 
     #[test]
     fn handled_value_keeps_last_when_annotation_removed() {
-        assert_eq!(handled_value(&meta(None), Some("t1")).as_deref(), Some("t1"));
-        assert_eq!(handled_value(&meta(Some("t2")), Some("t1")).as_deref(), Some("t2"));
+        assert_eq!(
+            handled_value(&meta(None), Some("t1")).as_deref(),
+            Some("t1")
+        );
+        assert_eq!(
+            handled_value(&meta(Some("t2")), Some("t1")).as_deref(),
+            Some("t2")
+        );
         assert_eq!(handled_value(&meta(None), None), None);
     }
 }

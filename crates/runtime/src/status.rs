@@ -6,13 +6,18 @@
 //! another manager is never clobbered by accident.
 
 use anyhow::Context as _;
-use kube::api::{Api, Patch, PatchParams};
 use kube::Resource;
-use serde::de::DeserializeOwned;
+use kube::api::{Api, Patch, PatchParams};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Applies `status` to the named object's status subresource as `field_manager`.
-pub async fn apply_status<K, S>(api: &Api<K>, name: &str, field_manager: &str, status: &S) -> anyhow::Result<K>
+pub async fn apply_status<K, S>(
+    api: &Api<K>,
+    name: &str,
+    field_manager: &str,
+    status: &S,
+) -> anyhow::Result<K>
 where
     K: Resource<DynamicType = ()> + DeserializeOwned + Clone + std::fmt::Debug,
     S: Serialize,

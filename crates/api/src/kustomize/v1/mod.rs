@@ -1,0 +1,5 @@
+//! `kustomize.toolkit.fluxcd.io/v1`.
+
+pub mod kustomization;
+
+pub use kustomization::*;

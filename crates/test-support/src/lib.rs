@@ -1,0 +1,34 @@
+//! Test harness for Weir's integration tests.
+//!
+//! Tests run against a real local control plane (see [`cluster`]): the first
+//! test to need it starts it, every test gets a client with the Flux CRDs
+//! installed, and each test works in its own namespace ([`TestNamespace`]) so
+//! tests run in parallel without seeing each other's objects.
+
+pub mod cluster;
+pub mod crds;
+mod namespace;
+
+pub use namespace::TestNamespace;
+
+use anyhow::Context as _;
+use tokio::sync::OnceCell;
+
+static CRDS_INSTALLED: OnceCell<()> = OnceCell::const_new();
+
+/// A client for the local control plane, started if absent, with Weir's CRDs
+/// installed and established.
+pub async fn client() -> anyhow::Result<kube::Client> {
+    let info = tokio::task::spawn_blocking(cluster::up)
+        .await
+        .context("control-plane start-up task panicked")?
+        .context("starting the local control plane")?;
+    let client = weir_runtime::client::client_from_kubeconfig(&info.kubeconfig).await?;
+    CRDS_INSTALLED
+        .get_or_try_init(|| async {
+            crds::install(&client).await?;
+            anyhow::Ok(())
+        })
+        .await?;
+    Ok(client)
+}

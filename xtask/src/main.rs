@@ -1,0 +1,57 @@
+//! `cargo xtask`: the project's own automation.
+//!
+//! Everything a newcomer or CI needs runs through here, so that a fresh
+//! machine needs nothing but cargo and Go to build, test and demo Weir.
+
+mod cluster;
+mod crds;
+mod prereqs;
+mod test;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Weir project automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate the CRD YAML for the Helm chart and deploy/ from crates/api.
+    Crds {
+        /// Fail instead of writing when the committed YAML is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Manage the local Kubernetes control plane used by tests and the demo.
+    Cluster {
+        #[command(subcommand)]
+        cmd: cluster::ClusterCommand,
+    },
+    /// Run everything CI runs: prerequisites, formatting, lints, all tests.
+    Test {
+        /// Extra arguments passed to `cargo test` (e.g. a test name filter).
+        #[arg(trailing_var_arg = true)]
+        cargo_test_args: Vec<String>,
+    },
+    /// Bring up the local control plane with Weir's CRDs installed.
+    Run,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Crds { check } => crds::run(check),
+        Command::Cluster { cmd } => cluster::run(cmd),
+        Command::Test { cargo_test_args } => test::run(&cargo_test_args),
+        Command::Run => test::run_demo(),
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn workspace_root() -> std::path::PathBuf {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}

@@ -1,0 +1,55 @@
+//! Installs what the tests need from the package registries, when missing.
+//!
+//! Only registry packages are used (Debian's apt, crates.io, the Go module
+//! proxy, PyPI): a fresh machine gets the same tools CI gets.
+
+use std::process::Command;
+
+use anyhow::{Context as _, bail};
+
+/// Debian packages the tests need: (package, a binary that proves it is installed).
+const APT_PACKAGES: &[(&str, &str)] = &[("git", "git"), ("iproute2", "ss")];
+
+fn have(binary: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {binary} >/dev/null 2>&1")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Makes sure Go, cargo components and Debian packages are present.
+pub fn ensure() -> anyhow::Result<()> {
+    if !have("go") {
+        bail!(
+            "Go is required to build the local control plane and test oracles; install it (e.g. `apt-get install golang`)"
+        );
+    }
+    let missing: Vec<&str> = APT_PACKAGES
+        .iter()
+        .filter(|(_, bin)| !have(bin))
+        .map(|(pkg, _)| *pkg)
+        .collect();
+    if !missing.is_empty() {
+        println!("==> installing Debian packages: {}", missing.join(" "));
+        let sudo = if is_root() { "" } else { "sudo " };
+        let script = format!(
+            "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq {}",
+            missing.join(" ")
+        );
+        let status = Command::new("sh")
+            .args(["-c", &script])
+            .status()
+            .context("running apt-get")?;
+        if !status.success() {
+            bail!("apt-get install {} failed", missing.join(" "));
+        }
+    }
+    Ok(())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"))
+}

@@ -1,0 +1,88 @@
+//! `cargo xtask test` (everything CI runs) and `cargo xtask run` (the demo).
+
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+use weir_test_support::cluster;
+
+/// Runs a command from the workspace root, echoing it, failing on non-zero exit.
+fn step(program: &str, args: &[&str]) -> anyhow::Result<()> {
+    let started = Instant::now();
+    println!("==> {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(crate::workspace_root())
+        .status()
+        .with_context(|| format!("starting {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    println!("==> done in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+pub fn run(cargo_test_args: &[String]) -> anyhow::Result<()> {
+    let started = Instant::now();
+    crate::prereqs::ensure()?;
+    step("cargo", &["fmt", "--all", "--check"])?;
+    step(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+
+    // The integration tests start the control plane on demand; bringing it up
+    // here first keeps its build out of any single test's time budget.
+    let was_running = cluster::status()?.is_some();
+    let build = Instant::now();
+    let info = cluster::up().context("starting the local control plane")?;
+    println!(
+        "==> control plane at {} ({:.1}s)",
+        info.server,
+        build.elapsed().as_secs_f64()
+    );
+
+    let mut args = vec!["test", "--workspace"];
+    args.extend(cargo_test_args.iter().map(String::as_str));
+    let result = step("cargo", &args);
+
+    if !was_running {
+        cluster::down().context("stopping the local control plane")?;
+    }
+    result?;
+    println!(
+        "==> all checks passed in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The README's run command: the local control plane with Weir's CRDs.
+pub fn run_demo() -> anyhow::Result<()> {
+    crate::prereqs::ensure()?;
+    let info = cluster::up().context("starting the local control plane")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = weir_test_support::client().await?;
+        let names = weir_test_support::crds::install(&client).await?;
+        println!("installed {} Flux CRDs:", names.len());
+        for name in names {
+            println!("  {name}");
+        }
+        anyhow::Ok(())
+    })?;
+    println!("\nThe local control plane is up at {}.", info.server);
+    println!("  export KUBECONFIG={}", info.kubeconfig.display());
+    println!("  kubectl get crds -l app.kubernetes.io/part-of=flux");
+    println!("Stop it with `cargo xtask cluster down`.");
+    Ok(())
+}
