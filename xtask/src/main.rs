@@ -3,6 +3,7 @@
 //! Everything a newcomer or CI needs runs through here, so that a fresh
 //! machine needs nothing but cargo and Go to build, test and demo Weir.
 
+mod bench;
 mod cluster;
 mod crds;
 mod prereqs;
@@ -38,6 +39,11 @@ enum Command {
     },
     /// Bring up the local control plane with Weir's CRDs installed.
     Run,
+    /// Benchmarks: wall time and peak memory, medians over several runs.
+    Bench {
+        #[command(subcommand)]
+        target: bench::BenchTarget,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -47,6 +53,7 @@ fn main() -> anyhow::Result<()> {
         Command::Cluster { cmd } => cluster::run(cmd),
         Command::Test { cargo_test_args } => test::run(&cargo_test_args),
         Command::Run => test::run_demo(),
+        Command::Bench { target } => bench::run(target),
     }
 }
 

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod crds;
+pub mod tools;
 mod namespace;
 
 pub use namespace::TestNamespace;
