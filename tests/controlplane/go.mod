@@ -222,6 +222,8 @@ require (
 // Exception: k8s.io/cri-api and k8s.io/cri-client stay at kwok v0.8.0's
 // v0.36.1 (kwok's log server needs their newer API; Kubernetes only uses
 // their types here). kwok v0.7.0 does not build against apimachinery v0.35.
+// The require blocks above may name kwok's newer staging versions: these
+// replace lines decide what is built (see `go version -m weir-controlplane`).
 replace (
 	k8s.io/api => k8s.io/api v0.35.4
 	k8s.io/apiextensions-apiserver => k8s.io/apiextensions-apiserver v0.35.4

@@ -10,6 +10,13 @@
 //	weir-controlplane kube-scheduler [flags]
 //	weir-controlplane kwok [flags]
 //	weir-controlplane kubectl [args]
+//
+// crates/test-support (src/cluster.rs) builds it with
+//
+//	go build -trimpath -buildvcs=false -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=<k8s.io/kubernetes version> -X k8s.io/client-go/pkg/version.gitVersion=<same> ..." -o <cache>/weir-controlplane .
+//
+// (without the -X flags the components report version v0.0.0-master) and
+// starts and stops the processes.
 package main
 
 import (

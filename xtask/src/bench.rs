@@ -268,7 +268,7 @@ spec:
 }
 
 fn app_manifests(i: usize) -> String {
-    let tier = if i % 2 == 0 { "backend" } else { "frontend" };
+    let tier = if i.is_multiple_of(2) { "backend" } else { "frontend" };
     format!(
         "apiVersion: apps/v1
 kind: Deployment

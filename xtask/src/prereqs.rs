@@ -19,11 +19,7 @@ fn have(binary: &str) -> bool {
 
 /// Makes sure Go, cargo components and Debian packages are present.
 pub fn ensure() -> anyhow::Result<()> {
-    if !have("go") {
-        bail!(
-            "Go is required to build the local control plane and test oracles; install it (e.g. `apt-get install golang`)"
-        );
-    }
+    check_go()?;
     let missing: Vec<&str> = APT_PACKAGES
         .iter()
         .filter(|(_, bin)| !have(bin))
@@ -45,6 +41,26 @@ pub fn ensure() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The control plane's Go module (kwok v0.8) needs Go 1.26 or newer; Debian's
+/// `golang` package is older, so this cannot be fixed by apt.
+const MIN_GO_MINOR: u32 = 26;
+
+fn check_go() -> anyhow::Result<()> {
+    let output = Command::new("go")
+        .args(["env", "GOVERSION"])
+        .output()
+        .context("Go is required to build the local control plane and the test oracles; install Go 1.26+")?;
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let minor = version
+        .strip_prefix("go1.")
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|m| m.parse::<u32>().ok());
+    match minor {
+        Some(m) if m >= MIN_GO_MINOR => Ok(()),
+        _ => bail!("Go 1.{MIN_GO_MINOR} or newer is required, found {version:?}"),
+    }
 }
 
 fn is_root() -> bool {

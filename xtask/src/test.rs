@@ -55,6 +55,11 @@ pub fn run(cargo_test_args: &[String]) -> anyhow::Result<()> {
 
     if !was_running {
         cluster::down().context("stopping the local control plane")?;
+        let left = leftover_processes(&info);
+        if !left.is_empty() {
+            bail!("`cluster down` left control-plane processes running: {left:?}");
+        }
+        println!("==> control plane stopped, no process left behind");
     }
     result?;
     println!(
@@ -62,6 +67,23 @@ pub fn run(cargo_test_args: &[String]) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Processes still running from the control-plane binary's directory.
+fn leftover_processes(info: &cluster::ClusterInfo) -> Vec<u32> {
+    let Some(bin_dir) = info.binary.parent() else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(bin_dir))
+        })
+        .collect()
 }
 
 /// The README's run command: the local control plane with Weir's CRDs.

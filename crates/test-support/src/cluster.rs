@@ -1201,23 +1201,28 @@ fn signal_group(pid: u32, signal: libc::c_int) {
     }
 }
 
-/// Whether `pid` is a live (non-zombie) process, started at `start_time` if given.
+/// Whether `pid` is a live (non-zombie) process started at `start_time`
+/// (0: unknown, any start time matches).
 fn is_alive(pid: u32, start_time: Option<u64>) -> bool {
-    // Reap it if it is our own exited child; harmless (ECHILD) otherwise.
-    if let Ok(raw) = libc::pid_t::try_from(pid) {
-        let mut status = 0;
-        // SAFETY: waitpid with WNOHANG on a specific pid only writes `status`.
-        unsafe {
-            libc::waitpid(raw, &mut status, libc::WNOHANG);
-        }
-    }
     let Some((state, started)) = proc_stat(pid) else {
         return false;
     };
+    if start_time.is_some_and(|t| t != 0 && t != started) {
+        return false; // the pid was recycled: not ours
+    }
     if state == 'Z' || state == 'X' {
+        // Our component, exited: reap it if this process started it (else
+        // ECHILD, harmless), so it does not linger as a zombie.
+        if let Ok(raw) = libc::pid_t::try_from(pid) {
+            let mut status = 0;
+            // SAFETY: waitpid with WNOHANG on one pid only writes `status`.
+            unsafe {
+                libc::waitpid(raw, &mut status, libc::WNOHANG);
+            }
+        }
         return false;
     }
-    start_time.is_none_or(|t| t == 0 || t == started)
+    true
 }
 
 fn process_start_time(pid: u32) -> Option<u64> {
