@@ -268,7 +268,11 @@ spec:
 }
 
 fn app_manifests(i: usize) -> String {
-    let tier = if i.is_multiple_of(2) { "backend" } else { "frontend" };
+    let tier = if i.is_multiple_of(2) {
+        "backend"
+    } else {
+        "frontend"
+    };
     format!(
         "apiVersion: apps/v1
 kind: Deployment

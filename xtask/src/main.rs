@@ -6,6 +6,7 @@
 mod bench;
 mod cluster;
 mod crds;
+mod patch_meta;
 mod prereqs;
 mod test;
 
@@ -39,6 +40,14 @@ enum Command {
     },
     /// Bring up the local control plane with Weir's CRDs installed.
     Run,
+    /// Regenerate the strategic-merge-patch table of crates/kustomize from the
+    /// OpenAPI schema kustomize itself merges with.
+    PatchMeta {
+        /// Build from this swagger.json instead (e.g. a newer Kubernetes
+        /// schema, to compare against what kustomize uses).
+        #[arg(long)]
+        swagger: Option<std::path::PathBuf>,
+    },
     /// Benchmarks: wall time and peak memory, medians over several runs.
     Bench {
         #[command(subcommand)]
@@ -54,6 +63,13 @@ fn main() -> anyhow::Result<()> {
         Command::Test { cargo_test_args } => test::run(&cargo_test_args),
         Command::Run => test::run_demo(),
         Command::Bench { target } => bench::run(target),
+        Command::PatchMeta { swagger } => {
+            let out = workspace_root().join(patch_meta::DEFAULT_OUTPUT);
+            match swagger {
+                Some(path) => patch_meta::run_from_swagger_json(&path, &out),
+                None => patch_meta::run(&out),
+            }
+        }
     }
 }
 

@@ -7,8 +7,8 @@
 
 pub mod cluster;
 pub mod crds;
-pub mod tools;
 mod namespace;
+pub mod tools;
 
 pub use namespace::TestNamespace;
 
