@@ -4,6 +4,44 @@
 //! at the version Flux stores today. The CRDs Weir installs are derived from
 //! these types ([`crds`]), so the types are the single source of truth.
 
+/// Writes accessors that several kinds share once: `artifact` (the status
+/// artifact), `interval` (the parsed required interval), `timeout_60s` (the
+/// parsed timeout, 60 s when unset), `suspended` (`spec.suspend`).
+macro_rules! accessors {
+    ($kind:ty { $($item:ident),* $(,)? }) => {
+        impl $kind { $( $crate::accessors!(@ $item); )* }
+    };
+    (@ artifact) => {
+        /// The artifact of the last successful reconciliation, if any.
+        pub fn artifact(&self) -> Option<&$crate::meta::Artifact> {
+            self.status.as_ref()?.artifact.as_ref()
+        }
+    };
+    (@ interval) => {
+        /// The reconciliation interval; `None` if it does not parse.
+        pub fn interval(&self) -> Option<std::time::Duration> {
+            $crate::duration::parse(&self.spec.interval).ok()
+        }
+    };
+    (@ timeout_60s) => {
+        /// The operation timeout, 60 seconds when unset.
+        pub fn timeout(&self) -> std::time::Duration {
+            self.spec
+                .timeout
+                .as_deref()
+                .and_then(|d| $crate::duration::parse(d).ok())
+                .unwrap_or(std::time::Duration::from_secs(60))
+        }
+    };
+    (@ suspended) => {
+        /// Whether `spec.suspend` is true.
+        pub fn suspended(&self) -> bool {
+            self.spec.suspend.unwrap_or(false)
+        }
+    };
+}
+pub(crate) use accessors;
+
 pub mod duration;
 pub mod helm;
 pub mod image;

@@ -211,12 +211,9 @@ impl ImagePolicy {
     pub fn latest_ref(&self) -> Option<&ImageRef> {
         self.status.as_ref()?.latest_ref.as_ref()
     }
-
-    /// Whether `spec.suspend` is true.
-    pub fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
 }
+
+crate::accessors!(ImagePolicy { suspended });
 
 #[cfg(test)]
 mod tests {

@@ -124,11 +124,6 @@ pub struct ImageRepositoryStatus {
 }
 
 impl ImageRepository {
-    /// The scan interval.
-    pub fn interval(&self) -> Option<std::time::Duration> {
-        crate::duration::parse(&self.spec.interval).ok()
-    }
-
     /// The scan timeout: `timeout`, else the interval, and never below one second.
     pub fn timeout(&self) -> std::time::Duration {
         let configured = self
@@ -156,12 +151,12 @@ impl ImageRepository {
     pub fn provider(&self) -> OCIProvider {
         self.spec.provider.unwrap_or_default()
     }
-
-    /// Whether `spec.suspend` is true.
-    pub fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
 }
+
+crate::accessors!(ImageRepository {
+    interval,
+    suspended
+});
 
 #[cfg(test)]
 mod tests {

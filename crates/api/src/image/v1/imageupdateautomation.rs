@@ -246,11 +246,6 @@ pub struct ImageUpdateAutomationStatus {
 }
 
 impl ImageUpdateAutomation {
-    /// The run interval.
-    pub fn interval(&self) -> Option<std::time::Duration> {
-        crate::duration::parse(&self.spec.interval).ok()
-    }
-
     /// The update strategy, `Setters` when unset.
     pub fn update_strategy(&self) -> UpdateStrategyName {
         self.spec
@@ -264,12 +259,12 @@ impl ImageUpdateAutomation {
     pub fn update_path(&self) -> Option<&str> {
         self.spec.update.as_ref()?.path.as_deref()
     }
-
-    /// Whether `spec.suspend` is true.
-    pub fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
 }
+
+crate::accessors!(ImageUpdateAutomation {
+    interval,
+    suspended
+});
 
 #[cfg(test)]
 mod tests {

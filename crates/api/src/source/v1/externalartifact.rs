@@ -49,12 +49,7 @@ pub struct ExternalArtifactStatus {
     pub conditions: Option<Vec<Condition>>,
 }
 
-impl ExternalArtifact {
-    /// The artifact currently published, if any.
-    pub fn artifact(&self) -> Option<&Artifact> {
-        self.status.as_ref()?.artifact.as_ref()
-    }
-}
+crate::accessors!(ExternalArtifact { artifact });
 
 #[cfg(test)]
 mod tests {

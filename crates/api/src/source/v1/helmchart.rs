@@ -165,11 +165,6 @@ pub struct HelmChartStatus {
 }
 
 impl HelmChart {
-    /// The artifact of the last successful reconciliation, if any.
-    pub fn artifact(&self) -> Option<&Artifact> {
-        self.status.as_ref()?.artifact.as_ref()
-    }
-
     /// The version range, `*` when unset.
     pub fn version(&self) -> &str {
         match self.spec.version.as_deref() {
@@ -187,17 +182,13 @@ impl HelmChart {
     pub fn values_files(&self) -> &[String] {
         self.spec.values_files.as_deref().unwrap_or(&[])
     }
-
-    /// The reconciliation interval.
-    pub fn interval(&self) -> Option<std::time::Duration> {
-        crate::duration::parse(&self.spec.interval).ok()
-    }
-
-    /// Whether `spec.suspend` is true.
-    pub fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
 }
+
+crate::accessors!(HelmChart {
+    artifact,
+    interval,
+    suspended
+});
 
 #[cfg(test)]
 mod tests {

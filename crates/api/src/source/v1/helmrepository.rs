@@ -106,11 +106,6 @@ pub struct HelmRepositoryStatus {
 }
 
 impl HelmRepository {
-    /// The artifact of the last successful reconciliation, if any.
-    pub fn artifact(&self) -> Option<&Artifact> {
-        self.status.as_ref()?.artifact.as_ref()
-    }
-
     /// The repository type, `default` when unset.
     pub fn repository_type(&self) -> HelmRepositoryType {
         self.spec.type_.unwrap_or_default()
@@ -135,21 +130,13 @@ impl HelmRepository {
             .filter(|d| !d.is_zero())
             .unwrap_or(std::time::Duration::from_secs(60))
     }
-
-    /// The timeout of fetch operations, 60 seconds when unset.
-    pub fn timeout(&self) -> std::time::Duration {
-        self.spec
-            .timeout
-            .as_deref()
-            .and_then(|d| crate::duration::parse(d).ok())
-            .unwrap_or(std::time::Duration::from_secs(60))
-    }
-
-    /// Whether `spec.suspend` is true.
-    pub fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
 }
+
+crate::accessors!(HelmRepository {
+    artifact,
+    timeout_60s,
+    suspended
+});
 
 #[cfg(test)]
 mod tests {

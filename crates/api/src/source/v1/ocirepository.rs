@@ -210,28 +210,9 @@ pub struct OCIRepositoryStatus {
 }
 
 impl OCIRepository {
-    /// The artifact of the last successful reconciliation, if any.
-    pub fn artifact(&self) -> Option<&Artifact> {
-        self.status.as_ref()?.artifact.as_ref()
-    }
-
     /// The authentication provider, `generic` when unset.
     pub fn provider(&self) -> OCIProvider {
         self.spec.provider.unwrap_or_default()
-    }
-
-    /// The reconciliation interval.
-    pub fn interval(&self) -> Option<std::time::Duration> {
-        crate::duration::parse(&self.spec.interval).ok()
-    }
-
-    /// The registry operation timeout, 60 seconds when unset.
-    pub fn timeout(&self) -> std::time::Duration {
-        self.spec
-            .timeout
-            .as_deref()
-            .and_then(|d| crate::duration::parse(d).ok())
-            .unwrap_or(std::time::Duration::from_secs(60))
     }
 
     /// The media type requested by the layer selector, if any.
@@ -247,12 +228,14 @@ impl OCIRepository {
             .and_then(|s| s.operation)
             .unwrap_or_default()
     }
-
-    /// Whether `spec.suspend` is true.
-    pub fn suspended(&self) -> bool {
-        self.spec.suspend.unwrap_or(false)
-    }
 }
+
+crate::accessors!(OCIRepository {
+    artifact,
+    interval,
+    timeout_60s,
+    suspended
+});
 
 #[cfg(test)]
 mod tests {
