@@ -104,7 +104,7 @@ pub fn run_demo() -> anyhow::Result<()> {
     })?;
     println!("\nThe local control plane is up at {}.", info.server);
     println!("  export KUBECONFIG={}", info.kubeconfig.display());
-    println!("  kubectl get crds -l app.kubernetes.io/part-of=flux");
+    println!("  cargo xtask cluster kubectl get crds -l app.kubernetes.io/part-of=flux");
     println!("Stop it with `cargo xtask cluster down`.");
     Ok(())
 }
