@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::TransformerConfig;
+use crate::config::{ORDER_FIRST, ORDER_LAST, TransformerConfig, type_order_rank};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
 use crate::kustomization::{COMPONENT_KIND, FILE_NAMES, Kustomization, Var};
@@ -180,7 +180,9 @@ fn split_documents(s: &str) -> Result<Vec<String>> {
                 s[start..end].trim()
             )));
         }
-        docs.push(s[prev..start].to_string());
+        // A separator right after another one starts on the previous
+        // separator's newline: the document between them is empty.
+        docs.push(s.get(prev..start).unwrap_or_default().to_string());
         prev = end;
         i = end - 1;
         if i >= bytes.len() {
@@ -800,46 +802,9 @@ fn string_map(n: Option<&Node>) -> std::collections::BTreeMap<String, String> {
     out
 }
 
-const ORDER_FIRST: [&str; 22] = [
-    "Namespace",
-    "ResourceQuota",
-    "StorageClass",
-    "CustomResourceDefinition",
-    "ServiceAccount",
-    "PodSecurityPolicy",
-    "Role",
-    "ClusterRole",
-    "RoleBinding",
-    "ClusterRoleBinding",
-    "ConfigMap",
-    "Secret",
-    "Endpoints",
-    "Service",
-    "LimitRange",
-    "PriorityClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "Deployment",
-    "StatefulSet",
-    "CronJob",
-    "PodDisruptionBudget",
-];
-const ORDER_LAST: [&str; 2] = [
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
-
 /// Sorts resources in kustomize's legacy order.
 pub fn legacy_sort(rm: &mut ResMap, first: &[String], last: &[String]) {
-    let rank = |kind: &str| -> i64 {
-        if let Some(i) = last.iter().position(|k| k == kind) {
-            return 1 + i as i64;
-        }
-        if let Some(i) = first.iter().position(|k| k == kind) {
-            return i as i64 - first.len() as i64;
-        }
-        0
-    };
+    let rank = |kind: &str| type_order_rank(kind, first, last);
     let res = rm.resources_mut();
     let mut keyed: Vec<(Resource, crate::resid::ResId)> = res
         .drain(..)
@@ -941,15 +906,7 @@ pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResM
         config,
         vars,
     } = acc;
-    // Name hashes for generated resources.
-    for r in rm.resources_mut() {
-        if r.needs_hash {
-            let h = crate::generate::content_hash(&r.node)?;
-            r.store_previous_id();
-            let name = format!("{}-{h}", r.name());
-            r.set_name(&name);
-        }
-    }
+    crate::generate::append_name_hashes(&mut rm)?;
     let top = target.ctx();
     crate::nameref::fix_back_references(&mut rm, &config.name_reference)
         .map_err(|e| e.context(&top))?;
@@ -1000,37 +957,11 @@ pub fn build(fs: Arc<dyn FileSystem>, dir: &Path, opts: &Options) -> Result<ResM
                 ann.remove(TRANSFORMATIONS_ANNOTATION);
             }
         }
-        normalize_annotations(&mut r.node);
+        // Kustomize rewrites every resource's annotations when it strips its
+        // internal ones.
+        crate::resource::stringify_metadata_map(&mut r.node, "annotations");
     }
     Ok(rm)
-}
-
-/// Kustomize rewrites every resource's annotations when it strips its
-/// internal ones: the values become strings and an empty map disappears.
-fn normalize_annotations(node: &mut Node) {
-    let Some(Node::Map(md)) = node.get_mut("metadata") else {
-        return;
-    };
-    let Some(ann) = md.get("annotations") else {
-        return;
-    };
-    let mut out = crate::yaml::Mapping::new();
-    if let Node::Map(m) = ann {
-        let mut keys: Vec<&String> = m.keys().collect();
-        keys.sort();
-        for k in keys {
-            let v = match m.get(k) {
-                Some(Node::Scalar(s)) => s.value.clone(),
-                _ => String::new(),
-            };
-            out.insert(k.clone(), Node::string(v));
-        }
-    }
-    if out.is_empty() {
-        md.remove("annotations");
-    } else {
-        md.insert("annotations", Node::Map(out));
-    }
 }
 
 /// Builds and renders the output stream `kustomize build` prints.
@@ -1126,6 +1057,8 @@ mod tests {
     #[test]
     fn document_splitting() {
         let docs = split_documents("a: 1\n---\nb: 2\n--- # c\nc: 3").expect("split");
+        let adjacent = split_documents("a\n---\n---\n").expect("adjacent separators");
+        assert_eq!(adjacent, ["a", "", ""]);
         assert_eq!(docs, vec!["a: 1", "b: 2", "c: 3"]);
         assert!(split_documents("a: 1\n--- x\nb: 2\n").is_err());
     }

@@ -360,43 +360,56 @@ pub struct TransformerConfig {
     pub replicas: Vec<FieldSpec>,
 }
 
-/// Kind ordering used to sort field specs (kustomize's type order).
-pub fn kind_rank(kind: &str) -> i32 {
-    const FIRST: [&str; 22] = [
-        "Namespace",
-        "ResourceQuota",
-        "StorageClass",
-        "CustomResourceDefinition",
-        "ServiceAccount",
-        "PodSecurityPolicy",
-        "Role",
-        "ClusterRole",
-        "RoleBinding",
-        "ClusterRoleBinding",
-        "ConfigMap",
-        "Secret",
-        "Endpoints",
-        "Service",
-        "LimitRange",
-        "PriorityClass",
-        "PersistentVolume",
-        "PersistentVolumeClaim",
-        "Deployment",
-        "StatefulSet",
-        "CronJob",
-        "PodDisruptionBudget",
-    ];
-    const LAST: [&str; 2] = [
-        "MutatingWebhookConfiguration",
-        "ValidatingWebhookConfiguration",
-    ];
-    if let Some(i) = FIRST.iter().position(|k| *k == kind) {
-        return i as i32 - FIRST.len() as i32;
+/// Kustomize's default legacy type order: these kinds come first, in this
+/// order.
+pub const ORDER_FIRST: [&str; 22] = [
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+
+/// Kustomize's default legacy type order: these kinds come last, in this
+/// order.
+pub const ORDER_LAST: [&str; 2] = [
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// A kind's rank under a type order: kinds in `first` rank below zero in
+/// list order, kinds in `last` above zero (`last` wins for a kind in both),
+/// any other kind zero.
+pub fn type_order_rank<S: AsRef<str>>(kind: &str, first: &[S], last: &[S]) -> i64 {
+    if let Some(i) = last.iter().position(|k| k.as_ref() == kind) {
+        return 1 + i as i64;
     }
-    if let Some(i) = LAST.iter().position(|k| *k == kind) {
-        return 1 + i as i32;
+    if let Some(i) = first.iter().position(|k| k.as_ref() == kind) {
+        return i as i64 - first.len() as i64;
     }
     0
+}
+
+/// Kind ordering used to sort field specs (kustomize's default type order).
+pub fn kind_rank(kind: &str) -> i64 {
+    type_order_rank(kind, &ORDER_FIRST, &ORDER_LAST)
 }
 
 fn gvk_less(a: &Gvk, b: &Gvk) -> std::cmp::Ordering {

@@ -22,6 +22,15 @@ impl Error {
         }
     }
 
+    /// kyaml's error for a node of the wrong kind (`expected` is a kyaml
+    /// kind name such as `MappingNode`).
+    pub fn wrong_node_kind(expected: &str, got: &crate::yaml::Node) -> Error {
+        Error::new(format!(
+            "wrong node kind: expected {expected} but got {}",
+            got.kind_name()
+        ))
+    }
+
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -19,14 +19,20 @@ pub enum CreateKind {
 
 /// Splits a path on `/`, honouring `\/` as an escaped slash.
 pub fn split_path(path: &str) -> Vec<String> {
+    split_escaped(path, '/')
+}
+
+/// Splits `path` on `sep`; a backslash before `sep` escapes it (the
+/// backslash is dropped, the separator kept as text).
+pub fn split_escaped(path: &str, sep: char) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut chars = path.chars().peekable();
     while let Some(c) = chars.next() {
-        if c == '\\' && chars.peek() == Some(&'/') {
-            cur.push('/');
+        if c == '\\' && chars.peek() == Some(&sep) {
+            cur.push(sep);
             chars.next();
-        } else if c == '/' {
+        } else if c == sep {
             out.push(std::mem::take(&mut cur));
         } else {
             cur.push(c);
@@ -167,10 +173,7 @@ pub fn set_scalar(node: &mut Node, value: &str, tag: Option<Tag>) -> Result<()> 
     let style = match node {
         Node::Scalar(s) => s.style,
         other => {
-            return Err(Error::new(format!(
-                "wrong node kind: expected ScalarNode but got {}",
-                other.kind_name()
-            )));
+            return Err(Error::wrong_node_kind("ScalarNode", other));
         }
     };
     let tag = match tag {
@@ -209,10 +212,7 @@ pub fn set_entry(node: &mut Node, key: &str, value: &str) -> Result<()> {
             );
             Ok(())
         }
-        other => Err(Error::new(format!(
-            "wrong node kind: expected MappingNode but got {}",
-            other.kind_name()
-        ))),
+        other => Err(Error::wrong_node_kind("MappingNode", other)),
     }
 }
 

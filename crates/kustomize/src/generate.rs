@@ -320,6 +320,21 @@ fn field_value(node: &Node, field: &str) -> Result<serde_json::Value> {
     }
 }
 
+/// Appends the content hash to the name of every resource that asks for one
+/// (generated resources without `disableNameSuffixHash`), keeping the old
+/// name as a previous id.
+pub fn append_name_hashes(rm: &mut crate::resmap::ResMap) -> Result<()> {
+    for r in rm.resources_mut() {
+        if r.needs_hash {
+            let h = content_hash(&r.node)?;
+            r.store_previous_id();
+            let name = format!("{}-{h}", r.name());
+            r.set_name(&name);
+        }
+    }
+    Ok(())
+}
+
 /// The 10-character name suffix kustomize derives from a generated
 /// resource's content.
 pub fn content_hash(node: &Node) -> Result<String> {

@@ -420,6 +420,20 @@ pub fn decode_replacement(n: &Node, ctx: &str) -> Result<Replacement> {
     })
 }
 
+/// Decodes each entry of the kustomization's list field `field`, naming the
+/// entry `field[i]` in errors.
+fn decode_entries<'a, T>(
+    f: &Fields<'a>,
+    field: &str,
+    decode: impl Fn(&'a Node, &str) -> Result<T>,
+) -> Result<Vec<T>> {
+    list(f.get(field), &format!("Kustomization.{field}"))?
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| decode(n, &format!("{field}[{i}]")))
+        .collect()
+}
+
 impl Kustomization {
     /// Decodes a kustomization document.
     pub fn decode(doc: &Node) -> Result<Kustomization> {
@@ -488,19 +502,8 @@ impl Kustomization {
                 fields,
             });
         }
-        for (i, p) in list(f.get("patchesJson6902"), "Kustomization.patchesJson6902")?
-            .into_iter()
-            .enumerate()
-        {
-            k.patches_json6902
-                .push(decode_patch(p, &format!("patchesJson6902[{i}]"))?);
-        }
-        for (i, p) in list(f.get("patches"), "Kustomization.patches")?
-            .into_iter()
-            .enumerate()
-        {
-            k.patches.push(decode_patch(p, &format!("patches[{i}]"))?);
-        }
+        k.patches_json6902 = decode_entries(&f, "patchesJson6902", decode_patch)?;
+        k.patches = decode_entries(&f, "patches", decode_patch)?;
         for field in ["images", "imageTags"] {
             for (i, im) in list(f.get(field), field)?.into_iter().enumerate() {
                 let ctx = format!("{field}[{i}]");
@@ -518,13 +521,7 @@ impl Kustomization {
                 });
             }
         }
-        for (i, r) in list(f.get("replacements"), "Kustomization.replacements")?
-            .into_iter()
-            .enumerate()
-        {
-            k.replacements
-                .push(decode_replacement(r, &format!("replacements[{i}]"))?);
-        }
+        k.replacements = decode_entries(&f, "replacements", decode_replacement)?;
         for (i, r) in list(f.get("replicas"), "Kustomization.replicas")?
             .into_iter()
             .enumerate()
@@ -603,26 +600,12 @@ impl Kustomization {
                 legacy,
             });
         }
-        for (i, g) in list(
-            f.get("configMapGenerator"),
-            "Kustomization.configMapGenerator",
-        )?
-        .into_iter()
-        .enumerate()
-        {
-            k.config_map_generator.push(decode_generator(
-                g,
-                &format!("configMapGenerator[{i}]"),
-                false,
-            )?);
-        }
-        for (i, g) in list(f.get("secretGenerator"), "Kustomization.secretGenerator")?
-            .into_iter()
-            .enumerate()
-        {
-            k.secret_generator
-                .push(decode_generator(g, &format!("secretGenerator[{i}]"), true)?);
-        }
+        k.config_map_generator = decode_entries(&f, "configMapGenerator", |g, ctx| {
+            decode_generator(g, ctx, false)
+        })?;
+        k.secret_generator = decode_entries(&f, "secretGenerator", |g, ctx| {
+            decode_generator(g, ctx, true)
+        })?;
         if let Some(g) = f.get("generatorOptions")
             && !g.is_null()
         {

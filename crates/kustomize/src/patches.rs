@@ -140,27 +140,8 @@ fn is_nil_or_empty(n: &Node) -> bool {
 /// the text of the null, an empty map is dropped).
 fn stringify_patch_metadata(patch: &Node) -> Node {
     let mut p = patch.clone();
-    if let Some(Node::Map(md)) = p.get_mut("metadata") {
-        for field in ["labels", "annotations"] {
-            let Some(v) = md.get(field) else { continue };
-            let mut m = crate::yaml::Mapping::new();
-            if let Node::Map(src) = v {
-                let mut keys: Vec<&String> = src.keys().collect();
-                keys.sort();
-                for k in keys {
-                    let text = match src.get(k) {
-                        Some(Node::Scalar(s)) => s.value.clone(),
-                        _ => String::new(),
-                    };
-                    m.insert(k.clone(), Node::string(text));
-                }
-            }
-            if m.is_empty() {
-                md.remove(field);
-            } else {
-                md.insert(field, Node::Map(m));
-            }
-        }
+    for field in ["labels", "annotations"] {
+        crate::resource::stringify_metadata_map(&mut p, field);
     }
     p
 }

@@ -351,17 +351,7 @@ pub fn transform(rm: &mut ResMap, ldr: &Loader, config: &Resource, limits: &Limi
                 let all = load_replacements(ldr, &entries, limits)?;
                 crate::replacement::apply(rm, &all)
             }
-            "HashTransformer" => {
-                for r in rm.resources_mut() {
-                    if r.needs_hash {
-                        let h = crate::generate::content_hash(&r.node)?;
-                        r.store_previous_id();
-                        let name = format!("{}-{h}", r.name());
-                        r.set_name(&name);
-                    }
-                }
-                Ok(())
-            }
+            "HashTransformer" => crate::generate::append_name_hashes(rm),
             other => Err(Error::new(format!(
                 "builtin transformer {other} is not supported"
             ))),

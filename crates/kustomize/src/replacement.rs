@@ -10,20 +10,7 @@ use crate::yaml::{Mapping, Node, Scalar, ScalarStyle, Tag};
 /// Splits a field path on `.`, keeping bracketed parts (`[name=a.b]`) whole
 /// and honouring `\.` escapes.
 pub fn split_field_path(path: &str) -> Vec<String> {
-    let mut raw = Vec::new();
-    let mut cur = String::new();
-    let mut chars = path.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\' && chars.peek() == Some(&'.') {
-            cur.push('.');
-            chars.next();
-        } else if c == '.' {
-            raw.push(std::mem::take(&mut cur));
-        } else {
-            cur.push(c);
-        }
-    }
-    raw.push(cur);
+    let raw = crate::fieldspec::split_escaped(path, '.');
     let mut out = Vec::new();
     let mut i = 0;
     while i < raw.len() {
@@ -144,10 +131,7 @@ fn visit_targets(
     };
     if let Some(idx) = is_index(first) {
         let Node::Seq(items) = node else {
-            return Err(Error::new(format!(
-                "wrong node kind: expected SequenceNode but got {}",
-                node.kind_name()
-            )));
+            return Err(Error::wrong_node_kind("SequenceNode", node));
         };
         if items.len() == idx
             && let Some(c) = create
@@ -166,10 +150,7 @@ fn visit_targets(
         let (k, pat) = split_name_value(first)?;
         let re = regex::Regex::new(&pat).map_err(|e| Error::new(e.to_string()))?;
         let Node::Seq(items) = node else {
-            return Err(Error::new(format!(
-                "wrong node kind: expected SequenceNode but got {}",
-                node.kind_name()
-            )));
+            return Err(Error::wrong_node_kind("SequenceNode", node));
         };
         let mut count = 0;
         for it in items.iter_mut() {
@@ -204,10 +185,7 @@ fn visit_targets(
     }
     if first == "*" {
         let Node::Seq(items) = node else {
-            return Err(Error::new(format!(
-                "wrong node kind: expected SequenceNode but got {}",
-                node.kind_name()
-            )));
+            return Err(Error::wrong_node_kind("SequenceNode", node));
         };
         let mut count = 0;
         for it in items.iter_mut() {
@@ -216,10 +194,7 @@ fn visit_targets(
         return Ok(count);
     }
     let Node::Map(m) = node else {
-        return Err(Error::new(format!(
-            "wrong node kind: expected MappingNode but got {}",
-            node.kind_name()
-        )));
+        return Err(Error::wrong_node_kind("MappingNode", node));
     };
     if !m.contains_key(first) {
         let Some(c) = create else { return Ok(0) };

@@ -120,37 +120,28 @@ impl Gvk {
 
     /// kustomize's `Kind.version.group` spelling.
     pub fn id_string(&self) -> String {
-        let or = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_string()
-            } else {
-                s.to_string()
-            }
-        };
         format!(
             "{}.{}.{}",
-            or(&self.kind, "[noKind]"),
-            or(&self.version, "[noVer]"),
-            or(&self.group, "[noGrp]")
+            or_placeholder(&self.kind, "[noKind]"),
+            or_placeholder(&self.version, "[noVer]"),
+            or_placeholder(&self.group, "[noGrp]")
         )
     }
 
     /// The `group_version_kind` key used for stable ordering.
     pub fn sort_string(&self) -> String {
-        let or = |s: &str, d: &str| {
-            if s.is_empty() {
-                d.to_string()
-            } else {
-                s.to_string()
-            }
-        };
         format!(
             "{}_{}_{}",
-            or(&self.group, "~G"),
-            or(&self.version, "~V"),
-            or(&self.kind, "~K")
+            or_placeholder(&self.group, "~G"),
+            or_placeholder(&self.version, "~V"),
+            or_placeholder(&self.kind, "~K")
         )
     }
+}
+
+/// `s`, or `placeholder` when `s` is empty.
+fn or_placeholder<'a>(s: &'a str, placeholder: &'a str) -> &'a str {
+    if s.is_empty() { placeholder } else { s }
 }
 
 impl fmt::Display for Gvk {

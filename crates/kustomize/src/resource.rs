@@ -78,6 +78,36 @@ fn string_map(node: Option<&Node>) -> BTreeMap<String, String> {
     out
 }
 
+/// Rewrites `metadata.<field>` as a map of strings, keys sorted, the way
+/// kustomize round-trips it through a Go `map[string]string`: a scalar value
+/// keeps its text (a null becomes the text of the null), any other value
+/// becomes empty, and an empty map (or a value that is no map) is removed.
+pub fn stringify_metadata_map(node: &mut Node, field: &str) {
+    let Some(Node::Map(md)) = node.get_mut("metadata") else {
+        return;
+    };
+    let Some(value) = md.get(field) else {
+        return;
+    };
+    let mut out = Mapping::new();
+    if let Node::Map(m) = value {
+        let mut keys: Vec<&String> = m.keys().collect();
+        keys.sort();
+        for k in keys {
+            let text = match m.get(k) {
+                Some(Node::Scalar(s)) => s.value.clone(),
+                _ => String::new(),
+            };
+            out.insert(k.clone(), Node::string(text));
+        }
+    }
+    if out.is_empty() {
+        md.remove(field);
+    } else {
+        md.insert(field, Node::Map(out));
+    }
+}
+
 impl Resource {
     pub fn new(node: Node) -> Resource {
         Resource {

@@ -55,14 +55,7 @@ fn parse(selector: &str) -> Result<Vec<Req>, String> {
             ));
             continue;
         }
-        if let Some((k, v)) = p.split_once("==") {
-            reqs.push(Req::Eq(
-                check_key(k.trim(), selector)?,
-                v.trim().to_string(),
-            ));
-            continue;
-        }
-        if let Some((k, v)) = p.split_once('=') {
+        if let Some((k, v)) = p.split_once("==").or_else(|| p.split_once('=')) {
             reqs.push(Req::Eq(
                 check_key(k.trim(), selector)?,
                 v.trim().to_string(),

@@ -307,10 +307,7 @@ impl ImageMatcher {
 
     fn update(&self, node: &mut Node) -> Result<()> {
         let Node::Scalar(s) = node else {
-            return Err(Error::new(format!(
-                "wrong node kind: expected ScalarNode but got {}",
-                node.kind_name()
-            )));
+            return Err(Error::wrong_node_kind("ScalarNode", node));
         };
         let value = s.value.clone();
         if !self.re.is_match(&value) {

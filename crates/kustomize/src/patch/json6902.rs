@@ -228,7 +228,12 @@ fn find_container<'a>(doc: &'a mut Value, path: &str) -> Option<(&'a mut Value, 
 
 /// An existing-element index (negative counts from the end).
 fn array_index(key: &str, len: usize) -> Result<usize, String> {
-    let idx = atoi(key)?;
+    resolve_index(atoi(key)?, len)
+}
+
+/// Checks `idx` against an array of `len` elements, a negative index counting
+/// from the end.
+fn resolve_index(idx: i64, len: usize) -> Result<usize, String> {
     let len_i = i64::try_from(len).map_err(|e| e.to_string())?;
     let adjusted = if idx < 0 {
         if idx < -len_i {
@@ -265,19 +270,8 @@ fn add(con: &mut Value, key: &str, val: Value) -> Result<(), String> {
             }
             let idx = atoi(key)
                 .map_err(|e| format!("value was not a proper array index: '{key}': {e}"))?;
-            let size = i64::try_from(a.len() + 1).map_err(|e| e.to_string())?;
-            if idx >= size {
-                return Err(invalid_index(idx));
-            }
-            let adjusted = if idx < 0 {
-                if idx < -size {
-                    return Err(invalid_index(idx));
-                }
-                idx + size
-            } else {
-                idx
-            };
-            let i = usize::try_from(adjusted).map_err(|e| e.to_string())?;
+            // One past the last element appends.
+            let i = resolve_index(idx, a.len() + 1)?;
             a.insert(i, val);
         }
         _ => return Err("not a container".into()),
@@ -290,22 +284,7 @@ fn remove(con: &mut Value, key: &str) -> Result<Value, String> {
         Value::Object(m) => m
             .remove(key)
             .ok_or_else(|| format!("Unable to remove nonexistent key: {key}: missing value")),
-        Value::Array(a) => {
-            let idx = atoi(key)?;
-            let len = i64::try_from(a.len()).map_err(|e| e.to_string())?;
-            if idx >= len {
-                return Err(invalid_index(idx));
-            }
-            let adjusted = if idx < 0 {
-                if idx < -len {
-                    return Err(invalid_index(idx));
-                }
-                idx + len
-            } else {
-                idx
-            };
-            Ok(a.remove(usize::try_from(adjusted).map_err(|e| e.to_string())?))
-        }
+        Value::Array(a) => Ok(a.remove(array_index(key, a.len())?)),
         _ => Err("not a container".into()),
     }
 }

@@ -565,15 +565,7 @@ impl Walker {
             }
             return Ok(origin);
         }
-        if self.a.is_tagged_null(origin) {
-            return Ok(None);
-        }
-        let r = self.directive(origin);
-        Ok(match self.ctx(r)? {
-            Directive::Delete => None,
-            Directive::Replace => origin,
-            _ => dest,
-        })
+        self.visit_existing(dest, origin)
     }
 
     fn visit_associative_list(
@@ -583,6 +575,17 @@ impl Walker {
         if self.a.is_missing_or_null(dest) {
             return Ok(origin);
         }
+        self.visit_existing(dest, origin)
+    }
+
+    /// The result for a map or associative list present in the target: a
+    /// tagged null in the patch clears it, else the patch's `$patch`
+    /// directive decides (delete, replace, or keep the target to merge into).
+    fn visit_existing(
+        &mut self,
+        dest: Option<Id>,
+        origin: Option<Id>,
+    ) -> Result<Option<Id>, PatchError> {
         if self.a.is_tagged_null(origin) {
             return Ok(None);
         }

@@ -9,7 +9,7 @@
 
 use std::cmp::Ordering;
 
-use super::json::{go_format_g, go_json_float};
+use super::json::{check_nested_map_keys, go_format_g, go_json_float};
 use super::node::Node;
 use super::resolve::{
     Decoded, decode, go_parse_float, go_parse_int, go_parse_uint, is_yaml_style_float,
@@ -40,12 +40,7 @@ pub fn to_out(node: &Node) -> Result<Out, String> {
 }
 
 fn to_out_at(node: &Node, depth: usize) -> Result<Out, String> {
-    if let Node::Map(m) = node
-        && depth > 0
-        && m.has_non_string_keys()
-    {
-        return Err("json: unsupported type: map[interface {}]interface {}".to_string());
-    }
+    check_nested_map_keys(node, depth)?;
     Ok(match node {
         Node::Scalar(s) => match decode(s)? {
             Decoded::Null => Out::Null,

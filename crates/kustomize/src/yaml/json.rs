@@ -13,12 +13,7 @@ pub fn to_json(node: &Node) -> Result<Value, String> {
 }
 
 fn to_json_at(node: &Node, depth: usize) -> Result<Value, String> {
-    if let Node::Map(m) = node
-        && depth > 0
-        && m.has_non_string_keys()
-    {
-        return Err("json: unsupported type: map[interface {}]interface {}".to_string());
-    }
+    check_nested_map_keys(node, depth)?;
     Ok(match node {
         Node::Scalar(s) => match decode(s)? {
             Decoded::Null => Value::Null,
@@ -45,6 +40,18 @@ fn to_json_at(node: &Node, depth: usize) -> Result<Value, String> {
             Value::Object(out)
         }
     })
+}
+
+/// Go's `json.Marshal` refuses a nested mapping with a non-string key (go-yaml
+/// decodes one as `map[interface{}]interface{}`); the top level is exempt.
+pub(super) fn check_nested_map_keys(node: &Node, depth: usize) -> Result<(), String> {
+    if let Node::Map(m) = node
+        && depth > 0
+        && m.has_non_string_keys()
+    {
+        return Err("json: unsupported type: map[interface {}]interface {}".to_string());
+    }
+    Ok(())
 }
 
 /// Converts JSON to a tree. Numbers become `f64` first and are written as Go
