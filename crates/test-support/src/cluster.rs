@@ -33,6 +33,8 @@ use kube::api::{Api, PostParams};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::lock::with_file_lock;
+
 /// Annotation kwok selects the nodes it manages by (`--manage-nodes-with-annotation-selector`).
 pub const KWOK_NODE_ANNOTATION: &str = "kwok.x-k8s.io/node";
 /// Name of the fake node [`up`] registers.
@@ -141,23 +143,19 @@ pub fn build_controlplane() -> anyhow::Result<PathBuf> {
     }
 
     fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
-    let lock_path = root.join("build.lock");
-    let lock_file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .with_context(|| format!("opening {}", lock_path.display()))?;
-    let mut lock = fd_lock::RwLock::new(lock_file);
-    let _guard = lock
-        .write()
-        .with_context(|| format!("locking {}", lock_path.display()))?;
-    if binary.is_file() {
-        return Ok(binary);
-    }
+    with_file_lock(&root.join("build.lock"), || {
+        if !binary.is_file() {
+            go_build(&src, &out_dir, &binary)?;
+        }
+        Ok(binary.clone())
+    })
+}
 
+/// Runs `go build` of the module at `src` into `binary` (via a temporary
+/// file in `out_dir`, renamed into place).
+fn go_build(src: &Path, out_dir: &Path, binary: &Path) -> anyhow::Result<()> {
     let go = go_binary();
-    let version = kubernetes_version(&src)?;
+    let version = kubernetes_version(src)?;
     let ldflags = [
         "-s".to_owned(),
         "-w".to_owned(),
@@ -185,7 +183,7 @@ pub fn build_controlplane() -> anyhow::Result<PathBuf> {
         ])
         .arg(&tmp)
         .arg(".")
-        .current_dir(&src)
+        .current_dir(src)
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("running `{} build` (is Go installed?)", go.display()))?;
@@ -197,13 +195,13 @@ pub fn build_controlplane() -> anyhow::Result<PathBuf> {
             tail(&String::from_utf8_lossy(&output.stderr), 60)
         );
     }
-    fs::rename(&tmp, &binary)
+    fs::rename(&tmp, binary)
         .with_context(|| format!("moving the built binary to {}", binary.display()))?;
     eprintln!(
         "weir: built {BINARY_NAME} in {:.0}s",
         started.elapsed().as_secs_f64()
     );
-    Ok(binary)
+    Ok(())
 }
 
 /// `go` from PATH, else the standard install location.
@@ -273,7 +271,7 @@ fn source_hash(src: &Path) -> anyhow::Result<String> {
 /// Safe to call from several processes at once.
 pub fn up() -> anyhow::Result<ClusterInfo> {
     let dir = state_dir();
-    with_lock(&dir, || {
+    with_file_lock(&dir.join("lock"), || {
         if let Some(info) = healthy(&dir)? {
             return Ok(info);
         }
@@ -308,7 +306,7 @@ pub fn up() -> anyhow::Result<ClusterInfo> {
 /// Stops every process [`up`] started and waits for them to exit.
 pub fn down() -> anyhow::Result<()> {
     let dir = state_dir();
-    with_lock(&dir, || stop(&dir))
+    with_file_lock(&dir.join("lock"), || stop(&dir))
 }
 
 /// The running control plane if all its processes are alive and the API
@@ -327,22 +325,6 @@ pub fn kubectl_command() -> anyhow::Result<Command> {
         .arg("--kubeconfig")
         .arg(kubeconfig_path());
     Ok(command)
-}
-
-fn with_lock<T>(dir: &Path, f: impl FnOnce() -> anyhow::Result<T>) -> anyhow::Result<T> {
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let path = dir.join("lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    let mut lock = fd_lock::RwLock::new(file);
-    let _guard = lock
-        .write()
-        .with_context(|| format!("locking {}", path.display()))?;
-    f()
 }
 
 fn state_file(dir: &Path) -> PathBuf {

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod crds;
+mod lock;
 mod namespace;
 pub mod tools;
 
@@ -15,21 +16,23 @@ pub use namespace::TestNamespace;
 use anyhow::Context as _;
 use tokio::sync::OnceCell;
 
-static CRDS_INSTALLED: OnceCell<()> = OnceCell::const_new();
+/// The kubeconfig of the running control plane, once it is up and has the
+/// CRDs installed; done once per test process.
+static READY_CLUSTER: OnceCell<std::path::PathBuf> = OnceCell::const_new();
 
 /// A client for the local control plane, started if absent, with Weir's CRDs
 /// installed and established.
 pub async fn client() -> anyhow::Result<kube::Client> {
-    let info = tokio::task::spawn_blocking(cluster::up)
-        .await
-        .context("control-plane start-up task panicked")?
-        .context("starting the local control plane")?;
-    let client = weir_runtime::client::client_from_kubeconfig(&info.kubeconfig).await?;
-    CRDS_INSTALLED
+    let kubeconfig = READY_CLUSTER
         .get_or_try_init(|| async {
+            let info = tokio::task::spawn_blocking(cluster::up)
+                .await
+                .context("control-plane start-up task panicked")?
+                .context("starting the local control plane")?;
+            let client = weir_runtime::client::client_from_kubeconfig(&info.kubeconfig).await?;
             crds::install(&client).await?;
-            anyhow::Ok(())
+            anyhow::Ok(info.kubeconfig)
         })
         .await?;
-    Ok(client)
+    weir_runtime::client::client_from_kubeconfig(kubeconfig).await
 }

@@ -30,27 +30,23 @@ fn go_install(
     if bin.is_file() {
         return Ok(bin);
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let lock_file =
-        std::fs::File::create(dir.join(".lock")).context("creating the install lock")?;
-    let mut lock = fd_lock::RwLock::new(lock_file);
-    let _guard = lock.write().context("taking the install lock")?;
-    if bin.is_file() {
-        return Ok(bin);
-    }
-    let status = Command::new("go")
-        .args(["install", &format!("{module}@{version}")])
-        .env("GOBIN", &dir)
-        .env("GOFLAGS", "-mod=mod")
-        .status()
-        .context("running `go install` (is Go installed?)")?;
-    if !status.success() {
-        bail!("go install {module}@{version} failed: {status}");
-    }
-    if !bin.is_file() {
-        bail!("{} missing after go install", bin.display());
-    }
-    Ok(bin)
+    crate::lock::with_file_lock(&dir.join(".lock"), || {
+        if !bin.is_file() {
+            let status = Command::new("go")
+                .args(["install", &format!("{module}@{version}")])
+                .env("GOBIN", &dir)
+                .env("GOFLAGS", "-mod=mod")
+                .status()
+                .context("running `go install` (is Go installed?)")?;
+            if !status.success() {
+                bail!("go install {module}@{version} failed: {status}");
+            }
+            if !bin.is_file() {
+                bail!("{} missing after go install", bin.display());
+            }
+        }
+        Ok(bin.clone())
+    })
 }
 
 /// The real kustomize binary (`WEIR_KUSTOMIZE_BIN` overrides).
