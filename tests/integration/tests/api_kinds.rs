@@ -3,53 +3,16 @@
 //! schema), broken ones are rejected with the server's message, typed objects
 //! round-trip, and `kubectl get` prints Flux's columns.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{
-    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
-    ValidationDirective,
-};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams, ValidationDirective};
 use kube::{CustomResourceExt, Resource};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use weir_integration::{api_resource, documents, example_manifest, manifests_dir};
 use weir_test_support::TestNamespace;
-
-fn manifests_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests")
-}
-
-/// Parses every YAML document of a file into JSON values.
-fn documents(path: &Path) -> anyhow::Result<Vec<Value>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
-        .with_context(|| format!("parsing {}", path.display()))?;
-    Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
-}
-
-/// The API resource for a manifest's apiVersion and kind, from our own CRDs.
-fn api_resource(doc: &Value) -> anyhow::Result<ApiResource> {
-    let api_version = doc["apiVersion"]
-        .as_str()
-        .context("manifest without apiVersion")?;
-    let kind = doc["kind"].as_str().context("manifest without kind")?;
-    let (group, version) = api_version
-        .split_once('/')
-        .context("apiVersion without group")?;
-    let crd: CustomResourceDefinition = weir_api::crds()
-        .into_iter()
-        .find(|c| c.spec.group == group && c.spec.names.kind == kind)
-        .with_context(|| format!("no CRD for {api_version} {kind}"))?;
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    Ok(ApiResource::from_gvk_with_plural(
-        &gvk,
-        &crd.spec.names.plural,
-    ))
-}
-
 fn strict_apply(dry_run: bool) -> PatchParams {
     let mut params = PatchParams::apply("weir-integration-tests").force();
     params.field_validation = Some(ValidationDirective::Strict);
@@ -196,11 +159,7 @@ where
         + DeserializeOwned,
 {
     let kind = K::kind(&()).to_string();
-    let path = manifests_dir().join(format!("{}.yaml", kind.to_lowercase()));
-    let doc = documents(&path)?
-        .into_iter()
-        .next()
-        .with_context(|| format!("{} is empty", path.display()))?;
+    let doc = example_manifest(&kind)?;
     let typed: K = serde_json::from_value(doc.clone())
         .with_context(|| format!("{kind}: manifest into the typed struct"))?;
     let name = typed.meta().name.clone().context("manifest without name")?;

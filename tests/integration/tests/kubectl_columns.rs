@@ -2,11 +2,8 @@
 //! CRDs installed. The expected headers were read off Flux's published CRDs
 //! (`additionalPrinterColumns`, priority-0 columns only).
 
-use std::path::Path;
-
 use anyhow::{Context as _, bail};
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use serde_json::Value;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use weir_test_support::TestNamespace;
 
 const FLUX_COLUMNS: &[(&str, &[&str])] = &[
@@ -62,35 +59,22 @@ fn header_columns(header: &str) -> Vec<String> {
 async fn kubectl_get_shows_fluxs_columns() -> anyhow::Result<()> {
     let client = weir_test_support::client().await?;
     let ns = TestNamespace::new(&client, "kubectl-columns").await?;
-    let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("manifests");
     let mut mismatches = Vec::new();
     for (kind, expected) in FLUX_COLUMNS {
         let crd = weir_api::crds()
             .into_iter()
             .find(|c| c.spec.names.kind == *kind)
             .with_context(|| format!("no CRD for {kind}"))?;
-        let version = &crd.spec.versions[0].name;
         let plural = &crd.spec.names.plural;
 
         // One object of the kind, so kubectl prints a table rather than "No resources".
-        let path = manifests.join(format!("{}.yaml", kind.to_lowercase()));
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
-        let docs: Vec<Value> = serde_saphyr::from_multiple(&text)?;
-        let doc = docs
-            .into_iter()
-            .next()
-            .with_context(|| format!("{} is empty", path.display()))?;
+        let doc = weir_integration::example_manifest(kind)?;
         let name = doc["metadata"]["name"]
             .as_str()
             .context("manifest without a name")?
             .to_owned();
-        let gvk = GroupVersionKind::gvk(&crd.spec.group, version, kind);
-        let api: Api<DynamicObject> = Api::namespaced_with(
-            client.clone(),
-            ns.name(),
-            &ApiResource::from_gvk_with_plural(&gvk, plural),
-        );
+        let ar = weir_integration::api_resource(&doc)?;
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns.name(), &ar);
         api.patch(
             &name,
             &PatchParams::apply("weir-integration-tests").force(),
