@@ -7,10 +7,22 @@ use std::process::Command;
 
 use anyhow::{Context as _, bail};
 
-/// Debian packages the tests need: (package, a binary that proves it is installed).
-const APT_PACKAGES: &[(&str, &str)] = &[("git", "git"), ("iproute2", "ss")];
+/// Debian packages the tests need: (package, a binary that proves it is
+/// installed: a name looked up on PATH, or an absolute path).
+const APT_PACKAGES: &[(&str, &str)] = &[
+    ("git", "git"),
+    ("iproute2", "ss"),
+    // The test Git server's ssh:// access runs the real sshd, which lives in
+    // /usr/sbin (often not on a non-root PATH).
+    ("openssh-server", "/usr/sbin/sshd"),
+    // `ssh` for git clients and `ssh-keygen` for the server's keys.
+    ("openssh-client", "ssh-keygen"),
+];
 
 fn have(binary: &str) -> bool {
+    if binary.starts_with('/') {
+        return std::path::Path::new(binary).is_file();
+    }
     Command::new("sh")
         .args(["-c", &format!("command -v {binary} >/dev/null 2>&1")])
         .status()

@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod crds;
+pub mod git_server;
 mod lock;
 mod namespace;
 pub mod tools;
