@@ -10,8 +10,11 @@ pub mod client;
 pub mod conditions;
 pub use weir_api::duration;
 
+pub mod events;
+
 pub mod leader;
 pub mod logging;
+pub mod manager;
 pub mod metrics;
 pub mod options;
 pub mod probes;

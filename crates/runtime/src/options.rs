@@ -27,6 +27,12 @@ pub struct RuntimeOptions {
     #[arg(long, value_enum, default_value = "json")]
     pub log_encoding: LogEncoding,
 
+    /// Where to POST Flux-format events (notification-controller's event
+    /// server, e.g. `http://notification-controller.flux-system.svc.cluster.local./`);
+    /// unset means Kubernetes Events only.
+    #[arg(long)]
+    pub events_addr: Option<String>,
+
     /// Run only while holding the leader lease, so replicas can stand by.
     #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = true, default_missing_value = "true")]
     pub enable_leader_election: bool,

@@ -1,0 +1,137 @@
+//! What every controller binary does before and around its reconcile loop.
+//!
+//! `main.rs` of each controller is: parse flags, [`start`], then
+//! [`Manager::run`] with the controller's own future. This module sets up
+//! logging, the client, the health and metrics servers and the event
+//! recorder, and holds the leader lease while the controller runs.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::events::EventRecorder;
+use crate::leader::{self, LeaseConfig};
+use crate::metrics::Metrics;
+use crate::options::RuntimeOptions;
+use crate::probes::{self, Readiness};
+
+/// The shared pieces a controller's reconcile loop is built from.
+pub struct Manager {
+    pub name: String,
+    pub client: kube::Client,
+    pub metrics: Arc<Metrics>,
+    pub readiness: Readiness,
+    pub recorder: EventRecorder,
+    options: RuntimeOptions,
+}
+
+/// Initialises logging, the client, `/healthz` `/readyz` and `/metrics`.
+pub async fn start(name: &str, options: &RuntimeOptions) -> anyhow::Result<Manager> {
+    crate::logging::init(options.log_level, options.log_encoding)?;
+    let client = crate::client::client().await?;
+    let metrics = Arc::new(Metrics::new(name));
+    let readiness = Readiness::default();
+    serve(
+        options.health_addr,
+        probes::health_router(readiness.clone()),
+        "health",
+    )
+    .await?;
+    serve(
+        options.metrics_addr,
+        probes::metrics_router(metrics.clone()),
+        "metrics",
+    )
+    .await?;
+    let recorder = EventRecorder::new(client.clone(), name, options.events_addr.as_deref());
+    Ok(Manager {
+        name: name.to_owned(),
+        client,
+        metrics,
+        readiness,
+        recorder,
+        options: options.clone(),
+    })
+}
+
+/// Binds `addr` now (so a taken port fails start-up) and serves in the background.
+pub async fn serve(
+    addr: SocketAddr,
+    router: axum::Router,
+    what: &str,
+) -> anyhow::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the {what} server to {addr}"))?;
+    let bound = listener.local_addr()?;
+    let what = what.to_owned();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!("{what} server stopped: {e}");
+        }
+    });
+    Ok(bound)
+}
+
+impl Manager {
+    /// Runs `controller` while this process holds the leader lease (when
+    /// leader election is on), until it returns, the lease is lost, or the
+    /// process is asked to stop (SIGTERM or Ctrl-C).
+    pub async fn run<F>(self, controller: F) -> anyhow::Result<()>
+    where
+        F: Future<Output = anyhow::Result<()>>,
+    {
+        let mut leadership = if self.options.enable_leader_election {
+            let config = LeaseConfig::for_controller(
+                &self.name,
+                self.options.leader_election_lease_duration,
+                self.options.leader_election_retry_period,
+            );
+            let acquire = leader::acquire(self.client.clone(), &config);
+            tokio::select! {
+                lease = acquire => Some(lease?),
+                () = shutdown_signal() => return Ok(()),
+            }
+        } else {
+            None
+        };
+        self.readiness.set_ready(true);
+        let lost = async {
+            match leadership.as_mut() {
+                Some(l) => l.lost().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = controller => result,
+            () = lost => anyhow::bail!("lost the leader lease; exiting so a standby can take over"),
+            () = shutdown_signal() => {
+                tracing::info!("shutting down");
+                Ok(())
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
