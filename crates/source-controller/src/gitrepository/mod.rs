@@ -1,0 +1,198 @@
+//! The GitRepository controller: wiring of watches, queue and reconciler.
+//!
+//! Reconciles are triggered by a change of generation, a new
+//! `reconcile.fluxcd.io/requestedAt` token or deletion — not by this
+//! controller's own status writes, which would otherwise make every object
+//! fetch twice — plus the interval and retry timers, and a new artifact of a
+//! repository that another one includes.
+
+mod auth;
+mod include;
+mod reconcile;
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kube::Api;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt as _, predicates, watcher};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use weir_api::source::v1::GitRepository;
+use weir_artifact::Storage;
+use weir_runtime::events::EventRecorder;
+use weir_runtime::metrics::Metrics;
+
+use crate::artifact_hub::ArtifactHub;
+use crate::options::Options;
+
+pub use reconcile::ReconcileError;
+
+pub const KIND: &str = "GitRepository";
+
+/// Settings of the GitRepository reconciler.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Only this namespace, or every namespace when `None`.
+    pub namespace: Option<String>,
+    pub concurrency: u16,
+    pub max_file_size: u64,
+    pub min_retry_delay: Duration,
+    pub max_retry_delay: Duration,
+}
+
+impl Config {
+    pub fn from_options(o: &Options) -> Self {
+        let namespace = (!o.watch_all_namespaces)
+            .then(|| std::env::var("RUNTIME_NAMESPACE").ok())
+            .flatten()
+            .filter(|n| !n.is_empty());
+        Self {
+            namespace,
+            concurrency: o.concurrent.max(1),
+            max_file_size: o.artifact_max_file_size,
+            min_retry_delay: o.min_retry_delay,
+            max_retry_delay: o.max_retry_delay,
+        }
+    }
+}
+
+/// Everything a reconcile needs, shared by all of them.
+pub struct Context {
+    pub client: kube::Client,
+    pub storage: Storage,
+    pub hub: Arc<ArtifactHub>,
+    pub recorder: EventRecorder,
+    pub metrics: Arc<Metrics>,
+    pub config: Config,
+    store: Mutex<Option<Store<GitRepository>>>,
+    failures: Mutex<HashMap<ObjectRef<GitRepository>, u32>>,
+    includers: mpsc::UnboundedSender<ObjectRef<GitRepository>>,
+    includers_rx: Mutex<Option<mpsc::UnboundedReceiver<ObjectRef<GitRepository>>>>,
+}
+
+impl Context {
+    pub fn new(
+        client: kube::Client,
+        storage: Storage,
+        hub: Arc<ArtifactHub>,
+        recorder: EventRecorder,
+        metrics: Arc<Metrics>,
+        config: Config,
+    ) -> Arc<Self> {
+        let (includers, rx) = mpsc::unbounded_channel();
+        Arc::new(Self {
+            client,
+            storage,
+            hub,
+            recorder,
+            metrics,
+            config,
+            store: Mutex::new(None),
+            failures: Mutex::new(HashMap::new()),
+            includers,
+            includers_rx: Mutex::new(Some(rx)),
+        })
+    }
+
+    fn store(&self) -> Option<Store<GitRepository>> {
+        self.store.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// Exponential back-off per object: min delay doubling up to the max.
+    fn next_retry(&self, obj: &ObjectRef<GitRepository>) -> Duration {
+        let mut failures = match self.failures.lock() {
+            Ok(f) => f,
+            Err(p) => p.into_inner(),
+        };
+        let n = failures.entry(obj.clone()).or_insert(0);
+        let delay = self
+            .config
+            .min_retry_delay
+            .saturating_mul(1u32 << (*n).min(20))
+            .min(self.config.max_retry_delay);
+        *n += 1;
+        delay
+    }
+
+    fn reset_retry(&self, obj: &ObjectRef<GitRepository>) {
+        if let Ok(mut f) = self.failures.lock() {
+            f.remove(obj);
+        }
+    }
+
+    /// Queues every repository that includes `name` in `namespace`.
+    fn notify_includers(&self, namespace: &str, name: &str) {
+        let Some(store) = self.store() else { return };
+        for repo in store.state() {
+            let same_ns = repo.metadata.namespace.as_deref() == Some(namespace);
+            let includes = repo
+                .spec
+                .include
+                .as_ref()
+                .is_some_and(|inc| inc.iter().any(|i| i.repository.name == name));
+            if same_ns && includes {
+                let _ = self.includers.send(ObjectRef::from_obj(repo.as_ref()));
+            }
+        }
+    }
+}
+
+/// What must change for a watch event to start a reconcile.
+fn trigger_hash(repo: &GitRepository) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    predicates::generation(repo).hash(&mut h);
+    weir_runtime::reconcile_request::requested_at(&repo.metadata).hash(&mut h);
+    repo.metadata.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+/// Runs the controller until the watch ends (it does not, short of shutdown).
+pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let api: Api<GitRepository> = match &ctx.config.namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    };
+    let (reader, writer) = reflector::store();
+    if let Ok(mut s) = ctx.store.lock() {
+        *s = Some(reader.clone());
+    }
+    let includers = ctx
+        .includers_rx
+        .lock()
+        .ok()
+        .and_then(|mut r| r.take())
+        .ok_or_else(|| anyhow::anyhow!("GitRepository controller started twice"))?;
+    let events = watcher(api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(trigger_hash, Default::default());
+    let config = kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency);
+    Controller::for_stream(events, reader)
+        .with_config(config)
+        .reconcile_on(UnboundedReceiverStream::new(includers))
+        .run(reconcile::reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!("reconcile loop: {e}");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+fn error_policy(obj: Arc<GitRepository>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let delay = ctx.next_retry(&ObjectRef::from_obj(obj.as_ref()));
+    tracing::warn!(
+        namespace = obj.metadata.namespace.as_deref().unwrap_or_default(),
+        name = obj.metadata.name.as_deref().unwrap_or_default(),
+        retry_in = ?delay,
+        "reconcile failed: {error:#}"
+    );
+    Action::requeue(delay)
+}
