@@ -16,10 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use kube::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{WatchStreamExt as _, predicates, watcher};
+use kube::{Api, ResourceExt as _};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use weir_api::source::v1::GitRepository;
@@ -169,6 +169,8 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("GitRepository controller started twice"))?;
     let events = watcher(api, watcher::Config::default().any_semantic())
         .default_backoff()
+        // managedFields are most of an object's size and never read here.
+        .modify(|repo| repo.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash, Default::default());

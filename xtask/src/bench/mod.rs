@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 
+mod sources;
+
 #[derive(Subcommand)]
 pub enum BenchTarget {
     /// `weir kustomize build` against the real kustomize on a large overlay.
@@ -19,11 +21,29 @@ pub enum BenchTarget {
         #[arg(long, default_value_t = 7)]
         runs: usize,
     },
+    /// source-controller: many GitRepositories against the local Git server
+    /// on the local control plane; time until all are Ready, peak RSS.
+    Sources {
+        /// Number of GitRepositories, each with its own Git repository.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// source-controller's --concurrent.
+        #[arg(long, default_value_t = 16)]
+        concurrent: u16,
+        /// Timed runs (a fresh namespace and controller each).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
 }
 
 pub fn run(target: BenchTarget) -> anyhow::Result<()> {
     match target {
         BenchTarget::Kustomize { resources, runs } => kustomize(resources, runs),
+        BenchTarget::Sources {
+            count,
+            concurrent,
+            runs,
+        } => sources::run(count, concurrent, runs),
     }
 }
 
@@ -77,13 +97,13 @@ pub fn median(mut values: Vec<Duration>) -> Duration {
     }
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::workspace_root().join("target"))
 }
 
-fn build_release(package: &str) -> anyhow::Result<()> {
+pub(crate) fn build_release(package: &str) -> anyhow::Result<()> {
     let status = Command::new("cargo")
         .args(["build", "--release", "--quiet", "-p", package])
         .current_dir(crate::workspace_root())
