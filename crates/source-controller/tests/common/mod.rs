@@ -35,6 +35,8 @@ pub struct Settings {
     pub max_file_size: u64,
     pub retention_records: usize,
     pub retention_ttl: Duration,
+    /// Flux's `--events-addr`.
+    pub events_addr: Option<String>,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             max_file_size: 1024 * 1024,
             retention_records: 2,
             retention_ttl: Duration::from_secs(3600),
+            events_addr: None,
         }
     }
 }
@@ -60,7 +63,11 @@ pub async fn start(ns: &TestNamespace, settings: Settings) -> Controller {
     .await
     .unwrap();
     let metrics = Arc::new(Metrics::new("source-controller"));
-    let recorder = EventRecorder::new(ns.client().clone(), "source-controller", None);
+    let recorder = EventRecorder::new(
+        ns.client().clone(),
+        "source-controller",
+        settings.events_addr.as_deref(),
+    );
     let ctx = gitrepository::Context::new(
         ns.client().clone(),
         servers.storage.clone(),
