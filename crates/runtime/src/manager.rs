@@ -99,6 +99,10 @@ impl Manager {
     where
         F: Future<Output = anyhow::Result<()>>,
     {
+        // One signal listener for the whole run: listeners created and
+        // dropped in turn were seen to miss a SIGTERM.
+        let shutdown = shutdown_signal();
+        tokio::pin!(shutdown);
         let mut leadership = if self.options.enable_leader_election {
             let config = LeaseConfig::for_controller(
                 &self.name,
@@ -108,7 +112,10 @@ impl Manager {
             let acquire = leader::acquire(self.client.clone(), &config);
             tokio::select! {
                 lease = acquire => Some(lease?),
-                () = shutdown_signal() => return Ok(()),
+                () = &mut shutdown => {
+                    tracing::info!("shutting down before acquiring the leader lease");
+                    return Ok(());
+                }
             }
         } else {
             None
@@ -123,7 +130,7 @@ impl Manager {
         tokio::select! {
             result = controller => result,
             () = lost => anyhow::bail!("lost the leader lease; exiting so a standby can take over"),
-            () = shutdown_signal() => {
+            () = &mut shutdown => {
                 tracing::info!("shutting down");
                 Ok(())
             }

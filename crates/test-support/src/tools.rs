@@ -1,4 +1,4 @@
-//! Pinned oracle binaries (the real `kustomize`, later `helm`), installed from
+//! Pinned oracle binaries (the real `kustomize` and `helm`), installed from
 //! Go modules into `$HOME/.cache/weir/tools/<name>-<version>/` on first use.
 
 use std::path::PathBuf;
@@ -8,6 +8,9 @@ use anyhow::{Context as _, bail};
 
 /// The kustomize release the conformance suite and benchmarks compare against.
 pub const KUSTOMIZE_VERSION: &str = "v5.8.0";
+
+/// The Helm release the chart in `charts/weir` is linted and rendered with.
+pub const HELM_VERSION: &str = "v3.22.0";
 
 fn tools_dir() -> PathBuf {
     let home = std::env::var_os("HOME")
@@ -59,5 +62,18 @@ pub fn kustomize() -> anyhow::Result<PathBuf> {
         KUSTOMIZE_VERSION,
         "kustomize",
         &format!("kustomize-{KUSTOMIZE_VERSION}"),
+    )
+}
+
+/// The real helm binary (`WEIR_HELM_BIN` overrides).
+pub fn helm() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("WEIR_HELM_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    go_install(
+        "helm.sh/helm/v3/cmd/helm",
+        HELM_VERSION,
+        "helm",
+        &format!("helm-{HELM_VERSION}"),
     )
 }
