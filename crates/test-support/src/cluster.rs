@@ -968,98 +968,45 @@ fn pick_ports() -> anyhow::Result<Ports> {
 /// Writes the CA, serving and service-account keys under `run/pki` and
 /// returns the admin kubeconfig (client certificate in system:masters).
 fn generate_pki(layout: &Layout, server: &str) -> anyhow::Result<String> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose, date_time_ymd,
-    };
+    use rcgen::{ExtendedKeyUsagePurpose, KeyPair};
 
     let pki = layout.ca_crt.parent().context("pki directory")?;
     fs::create_dir_all(pki).with_context(|| format!("creating {}", pki.display()))?;
-    let validity = |params: &mut CertificateParams| {
-        params.not_before = date_time_ymd(2020, 1, 1);
-        params.not_after = date_time_ymd(2099, 1, 1);
-    };
 
-    let ca_key = KeyPair::generate().context("generating the CA key")?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).context("CA parameters")?;
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "weir-local-ca");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    validity(&mut ca_params);
-    let ca_cert = ca_params
-        .self_signed(&ca_key)
-        .context("self-signing the CA")?;
-    let ca_pem = ca_cert.pem();
-    let ca_key_pem = ca_key.serialize_pem();
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let serving_key = KeyPair::generate().context("generating the serving key")?;
-    let mut serving = CertificateParams::new(vec![
-        LOOPBACK.to_owned(),
-        "localhost".to_owned(),
-        "kubernetes".to_owned(),
-        "kubernetes.default".to_owned(),
-        "kubernetes.default.svc".to_owned(),
-        "kubernetes.default.svc.cluster.local".to_owned(),
-        "10.96.0.1".to_owned(),
-    ])
-    .context("serving certificate parameters")?;
-    serving
-        .distinguished_name
-        .push(DnType::CommonName, "weir-local-serving");
-    serving.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    serving.extended_key_usages = vec![
-        ExtendedKeyUsagePurpose::ServerAuth,
-        ExtendedKeyUsagePurpose::ClientAuth,
-    ];
-    validity(&mut serving);
-    let serving_cert = serving
-        .signed_by(&serving_key, &issuer)
-        .context("signing the serving certificate")?;
-
-    let admin_key = KeyPair::generate().context("generating the admin key")?;
-    let mut admin =
-        CertificateParams::new(Vec::<String>::new()).context("admin certificate parameters")?;
-    admin
-        .distinguished_name
-        .push(DnType::CommonName, "weir-admin");
-    admin
-        .distinguished_name
-        .push(DnType::OrganizationName, "system:masters");
-    admin.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    admin.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    validity(&mut admin);
-    let admin_cert = admin
-        .signed_by(&admin_key, &issuer)
-        .context("signing the admin certificate")?;
-
-    let front_proxy_key = KeyPair::generate().context("generating the front-proxy client key")?;
-    let mut front_proxy = CertificateParams::new(Vec::<String>::new())
-        .context("front-proxy certificate parameters")?;
-    front_proxy
-        .distinguished_name
-        .push(DnType::CommonName, FRONT_PROXY_CN);
-    front_proxy.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    front_proxy.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-    validity(&mut front_proxy);
-    let front_proxy_cert = front_proxy
-        .signed_by(&front_proxy_key, &issuer)
-        .context("signing the front-proxy client certificate")?;
+    let ca = crate::pki::Ca::new("weir-local-ca")?;
+    let (ca_pem, ca_key_pem) = (ca.pem.clone(), ca.key_pem.clone());
+    let serving = ca.issue(
+        "weir-local-serving",
+        &[],
+        &[
+            LOOPBACK,
+            "localhost",
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            "kubernetes.default.svc.cluster.local",
+            "10.96.0.1",
+        ],
+        &[
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ],
+    )?;
+    let (serving_cert, serving_key) = (serving.cert, serving.key);
+    let admin = ca.issue(
+        "weir-admin",
+        &["system:masters"],
+        &[],
+        &[ExtendedKeyUsagePurpose::ClientAuth],
+    )?;
+    let (admin_cert, admin_key) = (admin.cert, admin.key);
+    let front_proxy = ca.issue(
+        FRONT_PROXY_CN,
+        &[],
+        &[],
+        &[ExtendedKeyUsagePurpose::ClientAuth],
+    )?;
+    let (front_proxy_cert, front_proxy_key) = (front_proxy.cert, front_proxy.key);
 
     let sa_key = KeyPair::generate().context("generating the service-account key")?;
 

@@ -333,47 +333,17 @@ fn copy_tree(src: &Path, dst: &Path, objects: &Path) -> anyhow::Result<()> {
 /// A CA and a server certificate for 127.0.0.1 and localhost issued by it:
 /// the CA's PEM and the rustls server configuration.
 fn tls_config() -> anyhow::Result<(String, Arc<rustls::ServerConfig>)> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose, date_time_ymd,
-    };
     use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-    let ca_key = KeyPair::generate().context("generating the git CA key")?;
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).context("CA parameters")?;
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "weir-git-test-ca");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    ca_params.not_before = date_time_ymd(2020, 1, 1);
-    ca_params.not_after = date_time_ymd(2099, 1, 1);
-    let ca_cert = ca_params
-        .self_signed(&ca_key)
-        .context("self-signing the git CA")?;
-    let ca_pem = ca_cert.pem();
-    let issuer = Issuer::new(ca_params, ca_key);
-
-    let key = KeyPair::generate().context("generating the git server key")?;
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .context("git server certificate parameters")?;
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "weir-git-test-server");
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    params.not_before = date_time_ymd(2020, 1, 1);
-    params.not_after = date_time_ymd(2099, 1, 1);
-    let cert = params
-        .signed_by(&key, &issuer)
-        .context("signing the git server certificate")?;
+    let ca = crate::pki::Ca::new("weir-git-test-ca")?;
+    let server = ca.issue(
+        "weir-git-test-server",
+        &[],
+        &["127.0.0.1", "localhost"],
+        &[rcgen::ExtendedKeyUsagePurpose::ServerAuth],
+    )?;
+    let (cert, key) = (server.cert, server.key);
+    let ca_pem = ca.pem;
 
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)

@@ -10,6 +10,7 @@ pub mod crds;
 pub mod git_server;
 mod lock;
 mod namespace;
+mod pki;
 pub mod tools;
 
 pub use namespace::TestNamespace;

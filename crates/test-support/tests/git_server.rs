@@ -641,6 +641,12 @@ fn drop_with_request_in_flight() {
     )
     .unwrap();
     // The backend (or its upload-pack) is blocked writing to us.
+    // Only this server's backends: tests running in parallel have their own.
+    let root = format!("GIT_PROJECT_ROOT={}", server.root().display());
+    let ours = |pid: &u32| {
+        fs::read(format!("/proc/{pid}/environ"))
+            .is_ok_and(|env| env.split(|b| *b == 0).any(|kv| kv == root.as_bytes()))
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut stalled = Vec::new();
     while stalled.is_empty() && Instant::now() < deadline {
@@ -648,6 +654,7 @@ fn drop_with_request_in_flight() {
         stalled = backend_children()
             .into_iter()
             .filter(|pid| cmdline_of(*pid).is_some_and(|c| c.contains("http-backend")))
+            .filter(ours)
             .collect();
     }
     assert!(!stalled.is_empty(), "http-backend is running");
