@@ -792,3 +792,70 @@ async fn include_copies_another_artifact_and_follows_it() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_artifacts_and_follows_a_new_address() {
+    let client = weir_test_support::client().await.unwrap();
+    let ns = TestNamespace::new(&client, "src-restart").await.unwrap();
+    let server = GitServer::start(GitServerOptions::default()).unwrap();
+    let repo = server.repo("app").unwrap();
+    let commit = repo.commit("main", &manifests("1"), "one").unwrap();
+    let first = start(&ns, Settings::default()).await;
+    let api = ns.api::<GitRepository>();
+    create(&ns, "app", serde_json::json!({"url": server.http_url("app"), "interval": "10m", "ref": {"branch": "main"}})).await;
+    let before = wait_for(&api, "app", WAIT, |o| {
+        is_ready_at(o, &format!("main@sha1:{commit}"))
+    })
+    .await;
+    let old = before.status.as_ref().unwrap().artifact.clone().unwrap();
+    let storage = first.storage_dir.clone();
+    drop(first);
+
+    // A new process on the same storage, served at another address.
+    let second = start(
+        &ns,
+        Settings {
+            storage_dir: Some(storage),
+            ..Default::default()
+        },
+    )
+    .await;
+    let after = wait_for(&api, "app", WAIT, |o| {
+        o.status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .is_some_and(|a| a.url != old.url)
+    })
+    .await;
+    let new = after.status.as_ref().unwrap().artifact.clone().unwrap();
+    assert_eq!(new.url, second.storage.url_for(&old.path));
+    assert_eq!(
+        (&new.digest, &new.revision, &new.last_update_time),
+        (&old.digest, &old.revision, &old.last_update_time),
+        "no new artifact"
+    );
+    let out = std::process::Command::new("curl")
+        .args(["-sSf", &new.url])
+        .output()
+        .unwrap();
+    assert_eq!(
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(&out.stdout))),
+        new.digest
+    );
+    // The restarted hub knows the artifact again.
+    let mut grpc = ArtifactServiceClient::connect(format!("http://{}", second.grpc_addr))
+        .await
+        .unwrap();
+    let got = grpc
+        .get(GetRequest {
+            source: Some(SourceRef {
+                kind: "GitRepository".into(),
+                namespace: ns.name().into(),
+                name: "app".into(),
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.artifact.unwrap().url, new.url);
+}

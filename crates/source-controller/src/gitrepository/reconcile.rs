@@ -357,11 +357,18 @@ async fn sync(
 
     let resolved = match outcome {
         FetchOutcome::Unchanged(resolved) => {
-            if let Some(artifact) = status
+            if let Some(mut artifact) = status
                 .artifact
                 .clone()
                 .filter(|a| a.revision == resolved.revision)
             {
+                // The advertised address may have changed since it was stored
+                // (a new --storage-adv-addr); Flux rewrites the URL too.
+                let url = ctx.storage.url_for(&artifact.path);
+                if artifact.url != url {
+                    artifact.url = url;
+                    status.artifact = Some(artifact.clone());
+                }
                 return Ok(Synced::UpToDate(artifact));
             }
             // The stored artifact vanished in between; fall through is not

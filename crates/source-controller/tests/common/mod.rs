@@ -17,7 +17,7 @@ use weir_source_controller::gitrepository::{self, Config};
 use weir_test_support::TestNamespace;
 
 pub struct Controller {
-    pub storage_dir: tempfile::TempDir,
+    pub storage_dir: std::sync::Arc<tempfile::TempDir>,
     pub storage: weir_artifact::Storage,
     pub hub: Arc<ArtifactHub>,
     pub metrics: Arc<Metrics>,
@@ -37,6 +37,8 @@ pub struct Settings {
     pub retention_ttl: Duration,
     /// Flux's `--events-addr`.
     pub events_addr: Option<String>,
+    /// Reuse another controller's storage (a restart).
+    pub storage_dir: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 impl Default for Settings {
@@ -46,12 +48,16 @@ impl Default for Settings {
             retention_records: 2,
             retention_ttl: Duration::from_secs(3600),
             events_addr: None,
+            storage_dir: None,
         }
     }
 }
 
 pub async fn start(ns: &TestNamespace, settings: Settings) -> Controller {
-    let storage_dir = tempfile::tempdir().unwrap();
+    let storage_dir = settings
+        .storage_dir
+        .clone()
+        .unwrap_or_else(|| std::sync::Arc::new(tempfile::tempdir().unwrap()));
     let servers = weir_source_controller::start_servers(
         storage_dir.path(),
         "127.0.0.1:0".parse().unwrap(),
