@@ -6,6 +6,7 @@
 //! controller's `main.rs` wires these together; none of them is copied
 //! between controllers.
 
+pub mod backoff;
 pub mod client;
 pub mod conditions;
 pub use weir_api::duration;

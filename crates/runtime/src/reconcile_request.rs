@@ -9,6 +9,20 @@ use kube::api::ObjectMeta;
 
 pub use weir_api::meta::RECONCILE_REQUEST_ANNOTATION as REQUESTED_AT_ANNOTATION;
 
+/// What must change for a watch event to start a reconcile: the generation
+/// (a spec change), the request token, or deletion. Controllers filter their
+/// watch with it (`predicate_filter`) so their own status writes do not
+/// trigger another reconcile.
+pub fn trigger_hash<K: kube::Resource>(obj: &K) -> Option<u64> {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let meta = obj.meta();
+    let mut h = DefaultHasher::new();
+    meta.generation.hash(&mut h);
+    requested_at(meta).hash(&mut h);
+    meta.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
 /// The token of the pending reconcile request, if any.
 pub fn requested_at(meta: &ObjectMeta) -> Option<&str> {
     meta.annotations

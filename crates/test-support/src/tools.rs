@@ -1,5 +1,6 @@
-//! Pinned oracle binaries (the real `kustomize` and `helm`), installed from
-//! Go modules into `$HOME/.cache/weir/tools/<name>-<version>/` on first use.
+//! Pinned oracle binaries (the real `kustomize`, `helm` and `flux`),
+//! installed from Go modules into `$HOME/.cache/weir/tools/<name>-<version>/`
+//! on first use.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -11,6 +12,9 @@ pub const KUSTOMIZE_VERSION: &str = "v5.8.0";
 
 /// The Helm release the chart in `charts/weir` is linted and rendered with.
 pub const HELM_VERSION: &str = "v3.22.0";
+
+/// The Flux CLI release Weir's compatibility tests drive.
+pub const FLUX_VERSION: &str = "v2.9.5";
 
 fn tools_dir() -> PathBuf {
     let home = std::env::var_os("HOME")
@@ -76,4 +80,74 @@ pub fn helm() -> anyhow::Result<PathBuf> {
         "helm",
         &format!("helm-{HELM_VERSION}"),
     )
+}
+
+/// The real `flux` CLI (`WEIR_FLUX_BIN` overrides).
+///
+/// flux2's go.mod has a `replace` directive, so `go install module@version`
+/// refuses it; instead the module source is downloaded from the Go module
+/// proxy and built in a scratch copy. `cmd/flux` embeds the install
+/// manifests, which releases generate at build time; the tests never run
+/// `flux install`, so a placeholder stands in for them.
+pub fn flux() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("WEIR_FLUX_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let dir = tools_dir().join(format!("flux-{FLUX_VERSION}"));
+    let bin = dir.join("flux");
+    if bin.is_file() {
+        return Ok(bin);
+    }
+    crate::lock::with_file_lock(&dir.join(".lock"), || {
+        if bin.is_file() {
+            return Ok(bin.clone());
+        }
+        let module = format!("github.com/fluxcd/flux2/v2@{FLUX_VERSION}");
+        let out = Command::new("go")
+            .args(["mod", "download", "-json", &module])
+            .output()
+            .context("running `go mod download` (is Go installed?)")?;
+        if !out.status.success() {
+            bail!(
+                "go mod download {module} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let info: serde_json::Value =
+            serde_json::from_slice(&out.stdout).context("reading go mod download output")?;
+        let source = info["Dir"]
+            .as_str()
+            .context("go mod download printed no Dir")?;
+        let scratch = dir.join("src");
+        let _ = std::fs::remove_dir_all(&scratch);
+        let status = Command::new("cp")
+            .args(["-r", source, &scratch.display().to_string()])
+            .status()
+            .context("copying the flux2 module source")?;
+        if !status.success() {
+            bail!("copying {source} failed");
+        }
+        // The module cache is read-only; the copy must be writable.
+        Command::new("chmod")
+            .args(["-R", "u+w", &scratch.display().to_string()])
+            .status()
+            .context("chmod")?;
+        let manifests = scratch.join("cmd/flux/manifests");
+        std::fs::create_dir_all(&manifests).context("creating cmd/flux/manifests")?;
+        std::fs::write(
+            manifests.join("placeholder.yaml"),
+            "# flux install is not used by Weir's tests\n",
+        )
+        .context("writing the placeholder manifest")?;
+        let status = Command::new("go")
+            .args(["build", "-o", &bin.display().to_string(), "./cmd/flux"])
+            .current_dir(&scratch)
+            .status()
+            .context("running go build for flux")?;
+        let _ = std::fs::remove_dir_all(&scratch);
+        if !status.success() || !bin.is_file() {
+            bail!("building flux {FLUX_VERSION} failed: {status}");
+        }
+        Ok(bin.clone())
+    })
 }

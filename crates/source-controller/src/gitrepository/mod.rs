@@ -10,20 +10,19 @@ mod auth;
 mod include;
 mod reconcile;
 
-use std::collections::HashMap;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt as _, predicates, watcher};
+use kube::runtime::{WatchStreamExt as _, watcher};
 use kube::{Api, ResourceExt as _};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use weir_api::source::v1::GitRepository;
 use weir_artifact::Storage;
+use weir_runtime::backoff::RetryBackoff;
 use weir_runtime::events::EventRecorder;
 use weir_runtime::metrics::Metrics;
 
@@ -70,7 +69,7 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     pub config: Config,
     store: Mutex<Option<Store<GitRepository>>>,
-    failures: Mutex<HashMap<ObjectRef<GitRepository>, u32>>,
+    retries: RetryBackoff,
     includers: mpsc::UnboundedSender<ObjectRef<GitRepository>>,
     includers_rx: Mutex<Option<mpsc::UnboundedReceiver<ObjectRef<GitRepository>>>>,
 }
@@ -85,6 +84,7 @@ impl Context {
         config: Config,
     ) -> Arc<Self> {
         let (includers, rx) = mpsc::unbounded_channel();
+        let retries = RetryBackoff::new(config.min_retry_delay, config.max_retry_delay);
         Arc::new(Self {
             client,
             storage,
@@ -93,7 +93,7 @@ impl Context {
             metrics,
             config,
             store: Mutex::new(None),
-            failures: Mutex::new(HashMap::new()),
+            retries,
             includers,
             includers_rx: Mutex::new(Some(rx)),
         })
@@ -103,26 +103,13 @@ impl Context {
         self.store.lock().ok().and_then(|s| s.clone())
     }
 
-    /// Exponential back-off per object: min delay doubling up to the max.
+    /// The delay before retrying a failed object (doubling per failure).
     fn next_retry(&self, obj: &ObjectRef<GitRepository>) -> Duration {
-        let mut failures = match self.failures.lock() {
-            Ok(f) => f,
-            Err(p) => p.into_inner(),
-        };
-        let n = failures.entry(obj.clone()).or_insert(0);
-        let delay = self
-            .config
-            .min_retry_delay
-            .saturating_mul(1u32 << (*n).min(20))
-            .min(self.config.max_retry_delay);
-        *n += 1;
-        delay
+        self.retries.next(&obj.to_string())
     }
 
     fn reset_retry(&self, obj: &ObjectRef<GitRepository>) {
-        if let Ok(mut f) = self.failures.lock() {
-            f.remove(obj);
-        }
+        self.retries.reset(&obj.to_string());
     }
 
     /// Queues every repository that includes `name` in `namespace`.
@@ -140,15 +127,6 @@ impl Context {
             }
         }
     }
-}
-
-/// What must change for a watch event to start a reconcile.
-fn trigger_hash(repo: &GitRepository) -> Option<u64> {
-    let mut h = DefaultHasher::new();
-    predicates::generation(repo).hash(&mut h);
-    weir_runtime::reconcile_request::requested_at(&repo.metadata).hash(&mut h);
-    repo.metadata.deletion_timestamp.is_some().hash(&mut h);
-    Some(h.finish())
 }
 
 /// Runs the controller until the watch ends (it does not, short of shutdown).
@@ -173,7 +151,10 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         .modify(|repo| repo.managed_fields_mut().clear())
         .reflect(writer)
         .applied_objects()
-        .predicate_filter(trigger_hash, Default::default());
+        .predicate_filter(
+            weir_runtime::reconcile_request::trigger_hash,
+            Default::default(),
+        );
     let config = kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency);
     Controller::for_stream(events, reader)
         .with_config(config)
