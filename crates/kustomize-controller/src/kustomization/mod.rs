@@ -1,0 +1,239 @@
+//! The Kustomization controller: watches, triggers and the reconcile queue.
+//!
+//! A Kustomization reconciles when its spec or request token changes, on
+//! its interval and retry timers, when its source object changes, and — at
+//! once — when source-controller's gRPC stream announces a new artifact of
+//! its source. The API-server watch of sources stays as the fallback when
+//! the stream is down.
+
+mod reconcile;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kube::ResourceExt as _;
+use kube::api::{Api, DynamicObject};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::{WatchStreamExt as _, watcher};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use weir_api::kustomize::v1::Kustomization;
+use weir_runtime::backoff::RetryBackoff;
+use weir_runtime::events::EventRecorder;
+use weir_runtime::metrics::Metrics;
+
+use crate::apply::Applier;
+use crate::options::Options;
+use crate::source::{kind_name, source_key};
+
+pub use reconcile::ReconcileError;
+
+pub const KIND: &str = "Kustomization";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub namespace: Option<String>,
+    pub concurrency: u16,
+    pub no_cross_namespace_refs: bool,
+    pub requeue_dependency: Duration,
+    pub artifact_stream_addr: Option<String>,
+    pub min_retry_delay: Duration,
+    pub max_retry_delay: Duration,
+}
+
+impl Config {
+    pub fn from_options(o: &Options) -> Self {
+        let namespace = (!o.watch_all_namespaces)
+            .then(|| std::env::var("RUNTIME_NAMESPACE").ok())
+            .flatten()
+            .filter(|n| !n.is_empty());
+        Self {
+            namespace,
+            concurrency: o.concurrent.max(1),
+            no_cross_namespace_refs: o.no_cross_namespace_refs,
+            requeue_dependency: o.requeue_dependency,
+            artifact_stream_addr: (!o.artifact_stream_addr.is_empty())
+                .then(|| o.artifact_stream_addr.clone()),
+            min_retry_delay: o.min_retry_delay,
+            max_retry_delay: o.max_retry_delay,
+        }
+    }
+}
+
+pub struct Context {
+    pub client: kube::Client,
+    pub recorder: EventRecorder,
+    pub metrics: Arc<Metrics>,
+    pub config: Config,
+    pub applier: Applier,
+    http: reqwest::Client,
+    retries: RetryBackoff,
+}
+
+impl Context {
+    pub fn new(
+        client: kube::Client,
+        recorder: EventRecorder,
+        metrics: Arc<Metrics>,
+        config: Config,
+    ) -> anyhow::Result<Arc<Self>> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| anyhow::anyhow!("building the artifact HTTP client: {e}"))?;
+        Ok(Arc::new(Self {
+            applier: Applier::new(client.clone()),
+            retries: RetryBackoff::new(config.min_retry_delay, config.max_retry_delay),
+            client,
+            recorder,
+            metrics,
+            config,
+            http,
+        }))
+    }
+}
+
+/// The Kustomizations whose source is `kind/namespace/name`.
+fn dependents(
+    store: &Store<Kustomization>,
+    kind: &str,
+    namespace: &str,
+    name: &str,
+) -> Vec<ObjectRef<Kustomization>> {
+    store
+        .state()
+        .iter()
+        .filter(|ks| {
+            let (ns, n) = source_key(ks);
+            kind_name(ks.spec.source_ref.kind) == kind && ns == namespace && n == name
+        })
+        .map(|ks| ObjectRef::from_obj(ks.as_ref()))
+        .collect()
+}
+
+pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
+    let api: Api<Kustomization> = match &ctx.config.namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    };
+    let (reader, writer) = reflector::store();
+    let events = watcher(api, watcher::Config::default().any_semantic())
+        .default_backoff()
+        .modify(|ks| ks.managed_fields_mut().clear())
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(
+            weir_runtime::reconcile_request::trigger_hash,
+            Default::default(),
+        );
+
+    // Source changes seen through the API server (the fallback path):
+    // GitRepository status updates map to their Kustomizations.
+    let (tx, rx) = mpsc::unbounded_channel::<ObjectRef<Kustomization>>();
+    let git = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "source.toolkit.fluxcd.io",
+        "v1",
+        "GitRepository",
+    ));
+    let git_api: Api<DynamicObject> = match &ctx.config.namespace {
+        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &git),
+        None => Api::all_with(ctx.client.clone(), &git),
+    };
+    {
+        let tx = tx.clone();
+        let reader = reader.clone();
+        let revision = |o: &DynamicObject| {
+            o.data
+                .pointer("/status/artifact/revision")
+                .and_then(|r| r.as_str())
+                .map(|r| {
+                    use std::hash::{DefaultHasher, Hash, Hasher};
+                    let mut h = DefaultHasher::new();
+                    r.hash(&mut h);
+                    h.finish()
+                })
+        };
+        tokio::spawn(async move {
+            let mut stream = std::pin::pin!(
+                watcher(git_api, watcher::Config::default())
+                    .default_backoff()
+                    .applied_objects()
+                    .predicate_filter(revision, Default::default())
+            );
+            while let Some(Ok(repo)) = stream.next().await {
+                let ns = repo.namespace().unwrap_or_default();
+                for r in dependents(&reader, "GitRepository", &ns, &repo.name_any()) {
+                    let _ = tx.send(r);
+                }
+            }
+        });
+    }
+    if let Some(addr) = ctx.config.artifact_stream_addr.clone() {
+        tokio::spawn(subscribe(addr, reader.clone(), tx.clone()));
+    }
+
+    let config = kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency);
+    Controller::for_stream(events, reader)
+        .with_config(config)
+        .reconcile_on(UnboundedReceiverStream::new(rx))
+        .run(reconcile::reconcile, error_policy, ctx)
+        .for_each(|result| async move {
+            if let Err(e) = result {
+                tracing::debug!("reconcile loop: {e}");
+            }
+        })
+        .await;
+    Ok(())
+}
+
+/// Follows source-controller's artifact stream, reconnecting with back-off,
+/// and queues the Kustomizations of every source with a new artifact.
+async fn subscribe(
+    addr: String,
+    store: Store<Kustomization>,
+    tx: mpsc::UnboundedSender<ObjectRef<Kustomization>>,
+) {
+    use weir_proto::artifact::WatchRequest;
+    use weir_proto::artifact::artifact_service_client::ArtifactServiceClient;
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match ArtifactServiceClient::connect(addr.clone()).await {
+            Ok(mut client) => match client.watch(WatchRequest::default()).await {
+                Ok(response) => {
+                    delay = Duration::from_millis(500);
+                    let mut stream = response.into_inner();
+                    while let Ok(Some(event)) = stream.message().await {
+                        // Replays only matter for objects that missed a revision
+                        // while disconnected; the reconcile is cheap when nothing changed.
+                        if let Some(src) = event.source {
+                            for r in dependents(&store, &src.kind, &src.namespace, &src.name) {
+                                let _ = tx.send(r);
+                            }
+                        }
+                    }
+                    tracing::info!(%addr, "artifact stream ended; reconnecting");
+                }
+                Err(e) => tracing::warn!(%addr, "artifact stream refused: {e}"),
+            },
+            Err(e) => tracing::debug!(%addr, "artifact stream unavailable: {e}"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+}
+
+fn error_policy(obj: Arc<Kustomization>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
+    let delay = ctx
+        .retries
+        .next(&ObjectRef::from_obj(obj.as_ref()).to_string());
+    tracing::warn!(
+        namespace = obj.metadata.namespace.as_deref().unwrap_or_default(),
+        name = obj.metadata.name.as_deref().unwrap_or_default(),
+        retry_in = ?delay,
+        "reconcile failed: {error:#}"
+    );
+    Action::requeue(delay)
+}

@@ -1,0 +1,638 @@
+//! One reconcile of a Kustomization, as an explicit sequence of steps:
+//! finalise on deletion → finalizer → suspend → dependencies → source
+//! artifact → fetch → decrypt → build → substitute → apply (staged) →
+//! prune → health → status.
+//!
+//! A failing step records Flux's reason on the object (`ArtifactFailed`,
+//! `BuildFailed`, `ReconciliationFailed`, `PruneFailed`,
+//! `HealthCheckFailed`, `DependencyNotReady`) with an event, applies
+//! nothing after the failure, and retries with back-off.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::{Resource as _, ResourceExt as _};
+use serde_json::Value;
+use weir_api::kustomize::v1::{
+    self as ks_api, DeletionPolicy, Kustomization, KustomizationStatus, SubstituteReferenceKind,
+};
+use weir_api::meta::{self, ResourceInventory, ResourceRef};
+use weir_runtime::conditions;
+use weir_runtime::events::Event;
+use weir_runtime::metrics::ReconcileResult;
+
+use super::{Context, KIND};
+use crate::apply::{AppliedObject, Change, kube_message, stale};
+use crate::build;
+use crate::source::{self, SourceError};
+use crate::{CONTROLLER_NAME, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("{0:#}")]
+    Kube(#[from] anyhow::Error),
+}
+
+struct Failure {
+    reason: &'static str,
+    message: String,
+    /// Retry after this long instead of the back-off.
+    requeue: Option<Duration>,
+    /// A spec problem: wait for a change.
+    stalled: bool,
+}
+
+impl Failure {
+    fn new(reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            reason,
+            message: message.into(),
+            requeue: None,
+            stalled: false,
+        }
+    }
+}
+
+struct Applied {
+    revision: String,
+    changes: Vec<String>,
+    pruned: Vec<String>,
+    healthy: Option<bool>,
+}
+
+fn parse_duration(s: Option<&str>, fallback: Duration) -> Duration {
+    s.and_then(|d| weir_runtime::duration::parse(d).ok())
+        .filter(|d| !d.is_zero())
+        .unwrap_or(fallback)
+}
+
+pub async fn reconcile(
+    ks: Arc<Kustomization>,
+    ctx: Arc<Context>,
+) -> Result<Action, ReconcileError> {
+    let started = Instant::now();
+    let namespace = ks.namespace().unwrap_or_default();
+    let name = ks.name_any();
+    let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
+    let key = ObjectRef::from_obj(ks.as_ref()).to_string();
+
+    if ks.meta().deletion_timestamp.is_some() {
+        finalize(&ks, &api, &ctx).await?;
+        return Ok(Action::await_change());
+    }
+    if !ks
+        .finalizers()
+        .iter()
+        .any(|f| f == ks_api::KUSTOMIZATION_FINALIZER)
+    {
+        let mut finalizers = ks.finalizers().to_vec();
+        finalizers.push(ks_api::KUSTOMIZATION_FINALIZER.to_owned());
+        let patch = serde_json::json!({"metadata": {"finalizers": finalizers, "resourceVersion": ks.resource_version()}});
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| anyhow::anyhow!("adding the finalizer: {e}"))?;
+    }
+    if ks.spec.suspend == Some(true) {
+        tracing::info!(%namespace, %name, "reconciliation is suspended for this object");
+        return Ok(Action::await_change());
+    }
+
+    let interval = parse_duration(Some(&ks.spec.interval), Duration::from_secs(600));
+    let generation = ks.meta().generation;
+    let old_status = ks.status.clone().unwrap_or_default();
+    let mut status = old_status.clone();
+    status.last_handled_reconcile_at = weir_runtime::reconcile_request::handled_value(
+        &ks.metadata,
+        old_status.last_handled_reconcile_at.as_deref(),
+    );
+
+    let outcome = run_steps(&ks, &ctx, &mut status).await;
+    let mut conds = status.conditions.take().unwrap_or_default();
+    let action = match &outcome {
+        Ok(done) => {
+            let message = format!("Applied revision: {}", done.revision);
+            conditions::delete(&mut conds, conditions::RECONCILING);
+            conditions::delete(&mut conds, conditions::STALLED);
+            match done.healthy {
+                Some(true) => conditions::mark_true(
+                    &mut conds,
+                    ks_api::HEALTHY_CONDITION,
+                    meta::SUCCEEDED_REASON,
+                    "Health check passed",
+                    generation,
+                ),
+                _ => conditions::delete(&mut conds, ks_api::HEALTHY_CONDITION),
+            }
+            conditions::mark_true(
+                &mut conds,
+                conditions::READY,
+                ks_api::RECONCILIATION_SUCCEEDED_REASON,
+                &message,
+                generation,
+            );
+            status.observed_generation = generation;
+            status.last_applied_revision = Some(done.revision.clone());
+            ctx.retries.reset(&key);
+            Action::requeue(interval)
+        }
+        Err(f) => {
+            conditions::mark_false(
+                &mut conds,
+                conditions::READY,
+                f.reason,
+                &f.message,
+                generation,
+            );
+            if f.reason == ks_api::HEALTH_CHECK_FAILED_REASON {
+                conditions::mark_false(
+                    &mut conds,
+                    ks_api::HEALTHY_CONDITION,
+                    f.reason,
+                    &f.message,
+                    generation,
+                );
+            }
+            if f.stalled {
+                conditions::mark_stalled(&mut conds, f.reason, &f.message, generation);
+                status.observed_generation = generation;
+                Action::await_change()
+            } else {
+                conditions::mark_reconciling(
+                    &mut conds,
+                    meta::PROGRESSING_WITH_RETRY_REASON,
+                    &f.message,
+                    generation,
+                );
+                let retry = parse_duration(ks.spec.retry_interval.as_deref(), interval);
+                Action::requeue(
+                    f.requeue
+                        .unwrap_or_else(|| ctx.retries.next(&key).min(retry)),
+                )
+            }
+        }
+    };
+    status.conditions = Some(conds);
+    if status != old_status {
+        weir_runtime::status::apply_status(&api, &name, CONTROLLER_NAME, &status).await?;
+    }
+
+    match &outcome {
+        Ok(done) if !done.changes.is_empty() || !done.pruned.is_empty() => {
+            let mut lines = done.changes.clone();
+            lines.extend(done.pruned.iter().map(|p| format!("{p} deleted")));
+            ctx.recorder.publish(
+                ks.as_ref(),
+                Event::info(ks_api::RECONCILIATION_SUCCEEDED_REASON, lines.join("\n"))
+                    .with("revision", done.revision.clone()),
+            );
+        }
+        Ok(_) => {}
+        Err(f) => {
+            let repeated = conditions::get(
+                old_status.conditions.as_deref().unwrap_or_default(),
+                conditions::READY,
+            )
+            .is_some_and(|c| c.reason == f.reason && c.message == f.message);
+            if !repeated && f.reason != ks_api::DEPENDENCY_NOT_READY_REASON {
+                let mut event = Event::error(f.reason, f.message.clone());
+                if let Some(rev) = &status.last_attempted_revision {
+                    event = event.with("revision", rev.clone());
+                }
+                ctx.recorder.publish(ks.as_ref(), event);
+            }
+            tracing::warn!(%namespace, %name, reason = f.reason, "{}", f.message);
+        }
+    }
+    let result = if outcome.is_ok() {
+        ReconcileResult::Success
+    } else {
+        ReconcileResult::Error
+    };
+    ctx.metrics
+        .record_reconcile(KIND, &namespace, &name, started.elapsed(), result);
+    Ok(action)
+}
+
+async fn run_steps(
+    ks: &Kustomization,
+    ctx: &Context,
+    status: &mut KustomizationStatus,
+) -> Result<Applied, Failure> {
+    let namespace = ks.namespace().unwrap_or_default();
+    let name = ks.name_any();
+
+    check_dependencies(ks, ctx).await?;
+
+    let artifact = source::artifact(&ctx.client, ks, ctx.config.no_cross_namespace_refs)
+        .await
+        .map_err(|e| match e {
+            SourceError::NotReady(m) => Failure {
+                requeue: Some(ctx.config.requeue_dependency.min(Duration::from_secs(30))),
+                ..Failure::new(ks_api::ARTIFACT_FAILED_REASON, m)
+            },
+            SourceError::Invalid(m) => Failure {
+                stalled: true,
+                ..Failure::new(meta::ACCESS_DENIED_REASON, m)
+            },
+        })?;
+    let revision = artifact.revision.clone();
+    status.last_attempted_revision = Some(revision.clone());
+
+    let work = tempfile::Builder::new()
+        .prefix("kustomization-")
+        .tempdir()
+        .map_err(|e| {
+            Failure::new(
+                ks_api::ARTIFACT_FAILED_REASON,
+                format!("creating a work directory: {e}"),
+            )
+        })?;
+    let root = work.path().join("source");
+    source::fetch(&ctx.http, &artifact, &root)
+        .await
+        .map_err(|m| Failure::new(ks_api::ARTIFACT_FAILED_REASON, m))?;
+
+    let keys = decryption_keys(ks, ctx).await?;
+    let vars = substitution_vars(ks, ctx).await?;
+
+    let objects = {
+        let ks = ks.clone();
+        let root = root.clone();
+        tokio::task::spawn_blocking(move || -> Result<Vec<Value>, build::BuildError> {
+            let dir = build::resolve_path(&root, ks.spec.path.as_deref())?;
+            if let Some(keys) = &keys {
+                decrypt_tree(&root, keys)?;
+            }
+            let objects = build::build(&root, &dir, &ks)?;
+            match &vars {
+                Some(vars) => build::substitute(objects, vars, true),
+                None => Ok(objects),
+            }
+        })
+        .await
+        .map_err(|e| {
+            Failure::new(
+                ks_api::BUILD_FAILED_REASON,
+                format!("build task failed: {e}"),
+            )
+        })?
+        .map_err(|e| Failure::new(ks_api::BUILD_FAILED_REASON, e.0))?
+    };
+    drop(work);
+
+    let mut objects = objects;
+    let mut labels = BTreeMap::from([
+        (OWNER_NAME_LABEL.to_owned(), name.clone()),
+        (OWNER_NAMESPACE_LABEL.to_owned(), namespace.clone()),
+    ]);
+    let mut annotations = BTreeMap::new();
+    if let Some(common) = &ks.spec.common_metadata {
+        labels.extend(common.labels.clone().unwrap_or_default());
+        annotations.extend(common.annotations.clone().unwrap_or_default());
+    }
+    build::add_metadata(&mut objects, &labels, &annotations);
+
+    let interval = parse_duration(Some(&ks.spec.interval), Duration::from_secs(600));
+    let timeout = parse_duration(ks.spec.timeout.as_deref(), interval);
+    let applied = ctx
+        .applier
+        .apply_all(objects, ks.spec.force == Some(true), timeout)
+        .await
+        .map_err(|e| Failure::new(ks_api::RECONCILIATION_FAILED_REASON, e.0))?;
+
+    let entries: Vec<ResourceRef> = applied.iter().map(|a| a.entry.clone()).collect();
+    let old_entries = status
+        .inventory
+        .as_ref()
+        .map(|i| i.entries.clone())
+        .unwrap_or_default();
+    status.inventory = Some(ResourceInventory {
+        entries: entries.clone(),
+    });
+
+    let pruned = if ks.spec.prune {
+        ctx.applier
+            .prune(&stale(&old_entries, &entries), (&name, &namespace))
+            .await
+            .map_err(|e| Failure::new(ks_api::PRUNE_FAILED_REASON, e.0))?
+    } else {
+        Vec::new()
+    };
+
+    let healthy = health(ks, ctx, &applied, timeout).await?;
+    let changes = applied
+        .iter()
+        .filter_map(|a| match a.change {
+            Change::Created => Some(format!("{} created", a.id)),
+            Change::Configured => Some(format!("{} configured", a.id)),
+            _ => None,
+        })
+        .collect();
+    Ok(Applied {
+        revision,
+        changes,
+        pruned,
+        healthy,
+    })
+}
+
+/// `dependsOn`: every dependency must be Ready for its current generation.
+async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Failure> {
+    let own = ks.namespace().unwrap_or_default();
+    for dep in ks.spec.depends_on.iter().flatten() {
+        let ns = dep.namespace.clone().unwrap_or_else(|| own.clone());
+        if ctx.config.no_cross_namespace_refs && ns != own {
+            return Err(Failure {
+                stalled: true,
+                ..Failure::new(
+                    meta::ACCESS_DENIED_REASON,
+                    format!(
+                        "cannot access dependency '{ns}/{}': cross-namespace references are not allowed",
+                        dep.name
+                    ),
+                )
+            });
+        }
+        let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &ns);
+        let ready = match api.get_opt(&dep.name).await {
+            Ok(Some(d)) => {
+                let conds = d
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.clone())
+                    .unwrap_or_default();
+                conditions::is_ready_for(&conds, d.metadata.generation)
+            }
+            Ok(None) => false,
+            Err(e) => {
+                return Err(Failure::new(
+                    ks_api::DEPENDENCY_NOT_READY_REASON,
+                    format!("dependency '{ns}/{}': {}", dep.name, kube_message(&e)),
+                ));
+            }
+        };
+        if !ready {
+            return Err(Failure {
+                requeue: Some(ctx.config.requeue_dependency),
+                ..Failure::new(
+                    ks_api::DEPENDENCY_NOT_READY_REASON,
+                    format!("dependency '{ns}/{}' is not ready", dep.name),
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Health: every applied object with `wait`, else the listed `healthChecks`.
+async fn health(
+    ks: &Kustomization,
+    ctx: &Context,
+    applied: &[AppliedObject],
+    timeout: Duration,
+) -> Result<Option<bool>, Failure> {
+    let targets: Vec<AppliedObject> = if ks.spec.wait == Some(true) {
+        applied
+            .iter()
+            .filter(|a| a.change != Change::Skipped)
+            .cloned()
+            .collect()
+    } else if let Some(checks) = &ks.spec.health_checks {
+        let own = ks.namespace().unwrap_or_default();
+        applied
+            .iter()
+            .filter(|a| {
+                checks.iter().any(|c| {
+                    let (ns, name, _, kind) =
+                        crate::apply::parse_id(&a.entry.id).unwrap_or_default();
+                    c.kind == kind
+                        && c.name == name
+                        && (ns.is_empty() || c.namespace.as_deref().unwrap_or(&own) == ns)
+                })
+            })
+            .cloned()
+            .collect()
+    } else {
+        return Ok(None);
+    };
+    ctx.applier
+        .wait_current(&targets, timeout)
+        .await
+        .map(|()| Some(true))
+        .map_err(|m| {
+            Failure::new(
+                ks_api::HEALTH_CHECK_FAILED_REASON,
+                format!("Health check failed after {timeout:?}: {m}"),
+            )
+        })
+}
+
+/// SOPS keys from `decryption.secretRef`, when decryption is configured.
+async fn decryption_keys(
+    ks: &Kustomization,
+    ctx: &Context,
+) -> Result<Option<weir_sops::Keys>, Failure> {
+    let Some(decryption) = &ks.spec.decryption else {
+        return Ok(None);
+    };
+    let Some(secret_ref) = &decryption.secret_ref else {
+        return Ok(None);
+    };
+    let namespace = ks.namespace().unwrap_or_default();
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+    let secret = api.get(&secret_ref.name).await.map_err(|e| {
+        Failure::new(
+            ks_api::BUILD_FAILED_REASON,
+            format!(
+                "decryption secret '{namespace}/{}': {}",
+                secret_ref.name,
+                kube_message(&e)
+            ),
+        )
+    })?;
+    let data: BTreeMap<String, Vec<u8>> = secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+    weir_sops::Keys::from_secret_data(&data)
+        .map(Some)
+        .map_err(|e| {
+            Failure::new(
+                ks_api::BUILD_FAILED_REASON,
+                format!("decryption secret '{namespace}/{}': {e}", secret_ref.name),
+            )
+        })
+}
+
+/// Decrypts every SOPS-encrypted file of the tree in place (manifests and
+/// the files secret generators read), before kustomize sees them.
+fn decrypt_tree(root: &std::path::Path, keys: &weir_sops::Keys) -> Result<(), build::BuildError> {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| build::BuildError(format!("reading {}: {e}", dir.display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if !kind.is_file() {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let format = weir_sops::format_for_path(&path);
+            if !weir_sops::is_encrypted(&bytes, format) {
+                continue;
+            }
+            let rel = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            let plain = weir_sops::decrypt(&bytes, format, keys)
+                .map_err(|e| build::BuildError(format!("failed to decrypt '{rel}': {e}")))?;
+            std::fs::write(&path, plain)
+                .map_err(|e| build::BuildError(format!("writing '{rel}': {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// `postBuild.substitute` merged over `substituteFrom` (in order), or
+/// `None` when there is no postBuild.
+async fn substitution_vars(
+    ks: &Kustomization,
+    ctx: &Context,
+) -> Result<Option<BTreeMap<String, String>>, Failure> {
+    let Some(post) = &ks.spec.post_build else {
+        return Ok(None);
+    };
+    let namespace = ks.namespace().unwrap_or_default();
+    let mut vars = BTreeMap::new();
+    for from in post.substitute_from.iter().flatten() {
+        let optional = from.optional == Some(true);
+        let data: Option<BTreeMap<String, String>> = match from.kind {
+            SubstituteReferenceKind::ConfigMap => {
+                let api: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), &namespace);
+                api.get_opt(&from.name)
+                    .await
+                    .map_err(|e| {
+                        Failure::new(
+                            ks_api::BUILD_FAILED_REASON,
+                            format!(
+                                "substitute from ConfigMap '{}': {}",
+                                from.name,
+                                kube_message(&e)
+                            ),
+                        )
+                    })?
+                    .map(|c| c.data.unwrap_or_default())
+            }
+            SubstituteReferenceKind::Secret => {
+                let api: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+                api.get_opt(&from.name)
+                    .await
+                    .map_err(|e| {
+                        Failure::new(
+                            ks_api::BUILD_FAILED_REASON,
+                            format!(
+                                "substitute from Secret '{}': {}",
+                                from.name,
+                                kube_message(&e)
+                            ),
+                        )
+                    })?
+                    .map(|s| {
+                        s.data
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
+                            .collect()
+                    })
+            }
+        };
+        match data {
+            Some(d) => vars.extend(d),
+            None if optional => {}
+            None => {
+                let kind = match from.kind {
+                    SubstituteReferenceKind::ConfigMap => "ConfigMap",
+                    SubstituteReferenceKind::Secret => "Secret",
+                };
+                return Err(Failure::new(
+                    ks_api::BUILD_FAILED_REASON,
+                    format!(
+                        "substitute from {kind} '{namespace}/{}': not found",
+                        from.name
+                    ),
+                ));
+            }
+        }
+    }
+    vars.extend(post.substitute.clone().unwrap_or_default());
+    Ok(Some(vars))
+}
+
+/// Deletion: remove the applied objects per `deletionPolicy`, then the finalizer.
+async fn finalize(
+    ks: &Kustomization,
+    api: &Api<Kustomization>,
+    ctx: &Context,
+) -> Result<(), ReconcileError> {
+    if !ks
+        .finalizers()
+        .iter()
+        .any(|f| f == ks_api::KUSTOMIZATION_FINALIZER)
+    {
+        return Ok(());
+    }
+    let namespace = ks.namespace().unwrap_or_default();
+    let name = ks.name_any();
+    let delete = match ks.deletion_policy() {
+        DeletionPolicy::MirrorPrune => ks.spec.prune,
+        DeletionPolicy::Delete | DeletionPolicy::WaitForTermination => true,
+        DeletionPolicy::Orphan => false,
+    };
+    if delete && ks.spec.suspend != Some(true) {
+        let entries = ks
+            .status
+            .as_ref()
+            .and_then(|s| s.inventory.as_ref())
+            .map(|i| i.entries.clone())
+            .unwrap_or_default();
+        ctx.applier
+            .prune(&entries, (&name, &namespace))
+            .await
+            .map_err(|e| anyhow::anyhow!("deleting the applied objects: {e}"))?;
+    }
+    ctx.metrics.forget(KIND, &namespace, &name);
+    ctx.retries.reset(&ObjectRef::from_obj(ks).to_string());
+    let remaining: Vec<String> = ks
+        .finalizers()
+        .iter()
+        .filter(|f| *f != ks_api::KUSTOMIZATION_FINALIZER)
+        .cloned()
+        .collect();
+    let patch = serde_json::json!({"metadata": {"finalizers": remaining, "resourceVersion": ks.resource_version()}});
+    match api
+        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("removing the finalizer: {e}").into()),
+    }
+}

@@ -1,0 +1,480 @@
+//! Kustomization end to end: the real control plane (kwok nodes run the
+//! pods), the real Git server, source-controller and kustomize-controller
+//! in-process, wired through the gRPC artifact stream.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use weir_api::kustomize::v1::Kustomization;
+use weir_runtime::events::EventRecorder;
+use weir_runtime::metrics::Metrics;
+use weir_test_support::TestNamespace;
+use weir_test_support::git_server::{Entry, GitServer, GitServerOptions};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+struct Controllers {
+    _storage: tempfile::TempDir,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Drop for Controllers {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+async fn start(ns: &TestNamespace) -> Controllers {
+    let client = ns.client().clone();
+    let storage = tempfile::tempdir().unwrap();
+    let servers = weir_source_controller::start_servers(
+        storage.path(),
+        "127.0.0.1:0".parse().unwrap(),
+        "",
+        "127.0.0.1:0".parse().unwrap(),
+        Duration::from_secs(3600),
+        2,
+    )
+    .await
+    .unwrap();
+    let source_ctx = weir_source_controller::gitrepository::Context::new(
+        client.clone(),
+        servers.storage.clone(),
+        servers.hub.clone(),
+        EventRecorder::new(client.clone(), "source-controller", None),
+        Arc::new(Metrics::new("source-controller")),
+        weir_source_controller::gitrepository::Config {
+            namespace: Some(ns.name().to_owned()),
+            concurrency: 4,
+            max_file_size: 1 << 20,
+            min_retry_delay: Duration::from_millis(500),
+            max_retry_delay: Duration::from_secs(4),
+        },
+    );
+    let ks_ctx = weir_kustomize_controller::kustomization::Context::new(
+        client.clone(),
+        EventRecorder::new(client.clone(), "kustomize-controller", None),
+        Arc::new(Metrics::new("kustomize-controller")),
+        weir_kustomize_controller::kustomization::Config {
+            namespace: Some(ns.name().to_owned()),
+            concurrency: 4,
+            no_cross_namespace_refs: false,
+            requeue_dependency: Duration::from_secs(1),
+            artifact_stream_addr: Some(format!("http://{}", servers.grpc_addr)),
+            min_retry_delay: Duration::from_millis(500),
+            max_retry_delay: Duration::from_secs(4),
+        },
+    )
+    .unwrap();
+    Controllers {
+        _storage: storage,
+        tasks: vec![
+            tokio::spawn(weir_source_controller::gitrepository::run(source_ctx)),
+            tokio::spawn(weir_kustomize_controller::kustomization::run(ks_ctx)),
+        ],
+    }
+}
+
+async fn create<K>(api: &Api<K>, doc: serde_json::Value) -> K
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(doc).unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn git_repository(ns: &TestNamespace, name: &str, url: &str) {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        ns.client().clone(),
+        ns.name(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "source.toolkit.fluxcd.io",
+            "v1",
+            "GitRepository",
+        )),
+    );
+    let obj: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": name, "namespace": ns.name()},
+        "spec": {"url": url, "interval": "1s", "ref": {"branch": "main"}},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &obj).await.unwrap();
+}
+
+async fn kustomization(ns: &TestNamespace, name: &str, spec: serde_json::Value) {
+    let api = ns.api::<Kustomization>();
+    create(
+        &api,
+        serde_json::json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": ns.name()},
+            "spec": spec,
+        }),
+    )
+    .await;
+}
+
+fn ready(ks: &Kustomization) -> Option<(String, String, String)> {
+    let c = ks
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+async fn wait_ks(
+    api: &Api<Kustomization>,
+    name: &str,
+    check: impl Fn(&Kustomization) -> bool,
+) -> Kustomization {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let ks = api.get(name).await.unwrap();
+        if check(&ks) {
+            return ks;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out on Kustomization {name}: {:#?}",
+            ks.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn applied(rev: String) -> impl Fn(&Kustomization) -> bool {
+    move |ks| {
+        ready(ks).is_some_and(|(s, _, _)| s == "True")
+            && ks
+                .status
+                .as_ref()
+                .and_then(|s| s.last_applied_revision.as_deref())
+                == Some(rev.as_str())
+    }
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n";
+const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n";
+
+fn configmap(color: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  color: {color}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_applies_updates_and_prunes() {
+    let client = weir_test_support::client().await.unwrap();
+    let ns = TestNamespace::new(&client, "ks-apply").await.unwrap();
+    let server = GitServer::start(GitServerOptions::default()).unwrap();
+    let repo = server.repo("app").unwrap();
+    let blue = configmap("blue");
+    let c1 = repo
+        .commit(
+            "main",
+            &[
+                ("app/deployment.yaml", Entry::File(DEPLOYMENT.as_bytes())),
+                ("app/service.yaml", Entry::File(SERVICE.as_bytes())),
+                ("app/configmap.yaml", Entry::File(blue.as_bytes())),
+            ],
+            "app",
+        )
+        .unwrap();
+    let _controllers = start(&ns).await;
+    git_repository(&ns, "app", &server.http_url("app")).await;
+    kustomization(
+        &ns,
+        "app",
+        serde_json::json!({
+            "interval": "10m", "path": "./app", "prune": true, "wait": true, "timeout": "60s",
+            "targetNamespace": ns.name(), "sourceRef": {"kind": "GitRepository", "name": "app"},
+        }),
+    )
+    .await;
+    let api = ns.api::<Kustomization>();
+    let ks = wait_ks(&api, "app", applied(format!("main@sha1:{c1}"))).await;
+    let (_, reason, message) = ready(&ks).unwrap();
+    assert_eq!(reason, "ReconciliationSucceeded");
+    assert_eq!(message, format!("Applied revision: main@sha1:{c1}"));
+    let healthy = ks
+        .status
+        .as_ref()
+        .unwrap()
+        .conditions
+        .as_ref()
+        .unwrap()
+        .iter()
+        .find(|c| c.type_ == "Healthy")
+        .unwrap();
+    assert_eq!(healthy.status, "True");
+    let mut ids: Vec<String> = ks
+        .status
+        .as_ref()
+        .unwrap()
+        .inventory
+        .as_ref()
+        .unwrap()
+        .entries
+        .iter()
+        .map(|e| e.id.clone())
+        .collect();
+    ids.sort();
+    let n = ns.name();
+    assert_eq!(
+        ids,
+        [
+            format!("{n}_web-config__ConfigMap"),
+            format!("{n}_web__Service"),
+            format!("{n}_web_apps_Deployment")
+        ]
+    );
+
+    // The Deployment rolled out on the kwok node and is Available.
+    let deploy = ns.api::<Deployment>().get("web").await.unwrap();
+    let available = deploy
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Available"))
+        .map(|c| c.status.clone());
+    assert_eq!(available.as_deref(), Some("True"));
+    let labels = deploy.metadata.labels.unwrap();
+    assert_eq!(
+        labels
+            .get("kustomize.toolkit.fluxcd.io/name")
+            .map(String::as_str),
+        Some("app")
+    );
+    assert_eq!(
+        labels
+            .get("kustomize.toolkit.fluxcd.io/namespace")
+            .map(String::as_str),
+        Some(n)
+    );
+
+    // A reconcile with nothing new writes nothing.
+    let cms = ns.api::<ConfigMap>();
+    let before = cms
+        .get("web-config")
+        .await
+        .unwrap()
+        .metadata
+        .resource_version;
+    api.patch("app", &PatchParams::default(), &Patch::Merge(serde_json::json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "again"}}})))
+        .await
+        .unwrap();
+    wait_ks(&api, "app", |ks| {
+        ks.status
+            .as_ref()
+            .and_then(|s| s.last_handled_reconcile_at.as_deref())
+            == Some("again")
+    })
+    .await;
+    assert_eq!(
+        cms.get("web-config")
+            .await
+            .unwrap()
+            .metadata
+            .resource_version,
+        before,
+        "unchanged object rewritten"
+    );
+
+    // Drift: a managed field changed by hand is restored.
+    cms.patch("web-config", &PatchParams::apply("kubectl-edit").force(), &Patch::Apply(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"color": "hacked"}})))
+        .await
+        .unwrap();
+    api.patch("app", &PatchParams::default(), &Patch::Merge(serde_json::json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "drift"}}})))
+        .await
+        .unwrap();
+    wait_ks(&api, "app", |ks| {
+        ks.status
+            .as_ref()
+            .and_then(|s| s.last_handled_reconcile_at.as_deref())
+            == Some("drift")
+    })
+    .await;
+    assert_eq!(
+        cms.get("web-config").await.unwrap().data.unwrap()["color"],
+        "blue"
+    );
+
+    // A change is applied; a removed file is pruned.
+    let green = configmap("green");
+    let c2 = repo
+        .commit(
+            "main",
+            &[("app/configmap.yaml", Entry::File(green.as_bytes()))],
+            "green",
+        )
+        .unwrap();
+    wait_ks(&api, "app", applied(format!("main@sha1:{c2}"))).await;
+    assert_eq!(
+        cms.get("web-config").await.unwrap().data.unwrap()["color"],
+        "green"
+    );
+    let c3 = repo
+        .remove("main", &["app/service.yaml"], "drop service")
+        .unwrap();
+    let ks = wait_ks(&api, "app", applied(format!("main@sha1:{c3}"))).await;
+    assert_eq!(
+        ks.status
+            .as_ref()
+            .unwrap()
+            .inventory
+            .as_ref()
+            .unwrap()
+            .entries
+            .len(),
+        2
+    );
+    let deadline = Instant::now() + WAIT;
+    while ns.api::<Service>().get_opt("web").await.unwrap().is_some() {
+        assert!(Instant::now() < deadline, "Service not pruned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A broken manifest: BuildFailed naming the file, nothing applied, the
+    // previous objects untouched.
+    let c4 = repo
+        .commit(
+            "main",
+            &[
+                ("app/broken.yaml", Entry::File(b"apiVersion: v1\nkind: [\n")),
+                (
+                    "app/configmap.yaml",
+                    Entry::File(configmap("red").as_bytes()),
+                ),
+            ],
+            "broken",
+        )
+        .unwrap();
+    let ks = wait_ks(&api, "app", |ks| {
+        ready(ks).is_some_and(|(s, _, _)| s == "False")
+            && ks
+                .status
+                .as_ref()
+                .and_then(|s| s.last_attempted_revision.as_deref())
+                == Some(format!("main@sha1:{c4}").as_str())
+    })
+    .await;
+    let (_, reason, message) = ready(&ks).unwrap();
+    assert_eq!(reason, "BuildFailed");
+    assert!(message.contains("broken.yaml"), "{message}");
+    assert_eq!(
+        cms.get("web-config").await.unwrap().data.unwrap()["color"],
+        "green",
+        "half a build applied"
+    );
+    assert_eq!(
+        ks.status.as_ref().unwrap().last_applied_revision.as_deref(),
+        Some(format!("main@sha1:{c3}").as_str())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crds_namespaces_and_depends_on() {
+    let client = weir_test_support::client().await.unwrap();
+    let ns = TestNamespace::new(&client, "ks-crds").await.unwrap();
+    let n = ns.name().to_owned();
+    let group = format!("{n}.weir.test");
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  group: {group}\n  names:\n    kind: Widget\n    plural: widgets\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n"
+    );
+    let team_ns = format!("{n}-team");
+    let namespace = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {team_ns}\n");
+    let widget = format!(
+        "apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: gadget\n  namespace: {team_ns}\nspec:\n  size: 3\n"
+    );
+    let app_cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: after-infra\ndata:\n  a: b\n";
+    let server = GitServer::start(GitServerOptions::default()).unwrap();
+    let repo = server.repo("fleet").unwrap();
+    let c1 = repo
+        .commit(
+            "main",
+            &[
+                ("infra/crd.yaml", Entry::File(crd.as_bytes())),
+                ("infra/namespace.yaml", Entry::File(namespace.as_bytes())),
+                ("infra/widget.yaml", Entry::File(widget.as_bytes())),
+                ("apps/cm.yaml", Entry::File(app_cm.as_bytes())),
+            ],
+            "fleet",
+        )
+        .unwrap();
+    let _controllers = start(&ns).await;
+    git_repository(&ns, "fleet", &server.http_url("fleet")).await;
+    // apps depends on infra; created first, it must wait.
+    kustomization(&ns, "apps", serde_json::json!({
+        "interval": "10m", "path": "./apps", "prune": true, "targetNamespace": n,
+        "sourceRef": {"kind": "GitRepository", "name": "fleet"}, "dependsOn": [{"name": "infra"}],
+    }))
+    .await;
+    let api = ns.api::<Kustomization>();
+    let waiting = wait_ks(&api, "apps", |ks| {
+        ready(ks).is_some_and(|(s, _, _)| s == "False")
+    })
+    .await;
+    let (_, reason, message) = ready(&waiting).unwrap();
+    assert_eq!(reason, "DependencyNotReady");
+    assert!(message.contains("infra"), "{message}");
+    assert!(
+        ns.api::<ConfigMap>()
+            .get_opt("after-infra")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    kustomization(&ns, "infra", serde_json::json!({
+        "interval": "10m", "path": "./infra", "prune": true, "sourceRef": {"kind": "GitRepository", "name": "fleet"},
+    }))
+    .await;
+    // The CRD, the Namespace and a custom resource in it: one reconcile.
+    wait_ks(&api, "infra", applied(format!("main@sha1:{c1}"))).await;
+    let widgets: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &team_ns,
+        &ApiResource::from_gvk(&GroupVersionKind::gvk(&group, "v1", "Widget")),
+    );
+    assert_eq!(widgets.get("gadget").await.unwrap().data["spec"]["size"], 3);
+    wait_ks(&api, "apps", applied(format!("main@sha1:{c1}"))).await;
+    assert!(
+        ns.api::<ConfigMap>()
+            .get_opt("after-infra")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Deleting infra (prune: true) removes what it applied.
+    api.delete("infra", &DeleteParams::default()).await.unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let gone = api.get_opt("infra").await.unwrap().is_none();
+        let terminating = namespaces
+            .get_opt(&team_ns)
+            .await
+            .unwrap()
+            .is_none_or(|n| n.metadata.deletion_timestamp.is_some());
+        if gone && terminating {
+            break;
+        }
+        assert!(Instant::now() < deadline, "infra not finalised");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
