@@ -1,0 +1,167 @@
+//! The controllers in-process for one test namespace: source-controller
+//! (artifact store, HTTP and gRPC servers, GitRepository loop) and
+//! kustomize-controller wired to its gRPC stream.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, DynamicObject, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use weir_api::kustomize::v1::Kustomization;
+use weir_runtime::events::EventRecorder;
+use weir_runtime::metrics::Metrics;
+use weir_test_support::TestNamespace;
+
+pub const WAIT: Duration = Duration::from_secs(60);
+
+pub struct Controllers {
+    _storage: tempfile::TempDir,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Drop for Controllers {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+pub async fn start(ns: &TestNamespace) -> Controllers {
+    let client = ns.client().clone();
+    let storage = tempfile::tempdir().unwrap();
+    let servers = weir_source_controller::start_servers(
+        storage.path(),
+        "127.0.0.1:0".parse().unwrap(),
+        "",
+        "127.0.0.1:0".parse().unwrap(),
+        Duration::from_secs(3600),
+        2,
+    )
+    .await
+    .unwrap();
+    let source_ctx = weir_source_controller::gitrepository::Context::new(
+        client.clone(),
+        servers.storage.clone(),
+        servers.hub.clone(),
+        EventRecorder::new(client.clone(), "source-controller", None),
+        Arc::new(Metrics::new("source-controller")),
+        weir_source_controller::gitrepository::Config {
+            namespace: Some(ns.name().to_owned()),
+            concurrency: 4,
+            max_file_size: 1 << 20,
+            min_retry_delay: Duration::from_millis(500),
+            max_retry_delay: Duration::from_secs(4),
+        },
+    );
+    let ks_ctx = weir_kustomize_controller::kustomization::Context::new(
+        client.clone(),
+        EventRecorder::new(client.clone(), "kustomize-controller", None),
+        Arc::new(Metrics::new("kustomize-controller")),
+        weir_kustomize_controller::kustomization::Config {
+            namespace: Some(ns.name().to_owned()),
+            concurrency: 4,
+            no_cross_namespace_refs: false,
+            requeue_dependency: Duration::from_secs(1),
+            artifact_stream_addr: Some(format!("http://{}", servers.grpc_addr)),
+            min_retry_delay: Duration::from_millis(500),
+            max_retry_delay: Duration::from_secs(4),
+        },
+    )
+    .unwrap();
+    Controllers {
+        _storage: storage,
+        tasks: vec![
+            tokio::spawn(weir_source_controller::gitrepository::run(source_ctx)),
+            tokio::spawn(weir_kustomize_controller::kustomization::run(ks_ctx)),
+        ],
+    }
+}
+
+pub async fn create<K>(api: &Api<K>, doc: serde_json::Value) -> K
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + serde::Serialize + std::fmt::Debug,
+{
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(doc).unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+pub async fn git_repository(ns: &TestNamespace, name: &str, url: &str) {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        ns.client().clone(),
+        ns.name(),
+        &ApiResource::from_gvk(&GroupVersionKind::gvk(
+            "source.toolkit.fluxcd.io",
+            "v1",
+            "GitRepository",
+        )),
+    );
+    let obj: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": name, "namespace": ns.name()},
+        "spec": {"url": url, "interval": "1s", "ref": {"branch": "main"}},
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &obj).await.unwrap();
+}
+
+pub async fn kustomization(ns: &TestNamespace, name: &str, spec: serde_json::Value) {
+    let api = ns.api::<Kustomization>();
+    create(
+        &api,
+        serde_json::json!({
+            "apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"name": name, "namespace": ns.name()},
+            "spec": spec,
+        }),
+    )
+    .await;
+}
+
+pub fn ready(ks: &Kustomization) -> Option<(String, String, String)> {
+    let c = ks
+        .status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")?;
+    Some((c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+pub async fn wait_ks(
+    api: &Api<Kustomization>,
+    name: &str,
+    check: impl Fn(&Kustomization) -> bool,
+) -> Kustomization {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let ks = api.get(name).await.unwrap();
+        if check(&ks) {
+            return ks;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out on Kustomization {name}: {:#?}",
+            ks.status
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub fn applied(rev: String) -> impl Fn(&Kustomization) -> bool {
+    move |ks| {
+        ready(ks).is_some_and(|(s, _, _)| s == "True")
+            && ks
+                .status
+                .as_ref()
+                .and_then(|s| s.last_applied_revision.as_deref())
+                == Some(rev.as_str())
+    }
+}
