@@ -67,7 +67,13 @@ pub fn ensure() -> anyhow::Result<()> {
     if !missing.is_empty() {
         println!("==> installing PyPI packages: {}", missing.join(" "));
         let status = Command::new("python3")
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
             .args(&missing)
             .status()
             .context("running pip (is Python 3 installed?)")?;
