@@ -39,3 +39,10 @@ Name of source-controller's PersistentVolumeClaim.
 {{- define "weir.sourceController.claimName" -}}
 {{- .Values.sourceController.persistence.existingClaim | default "source-controller" }}
 {{- end }}
+
+{{/*
+Name of kustomize-controller's ServiceAccount.
+*/}}
+{{- define "weir.kustomizeController.serviceAccountName" -}}
+kustomize-controller
+{{- end }}

@@ -1,8 +1,9 @@
 //! The Helm chart in `charts/weir` and the plain manifests in `deploy/`:
 //! the chart lints, renders, and what it renders applies to the local control
-//! plane, where source-controller's Deployment becomes Available (kwok runs
-//! its pods without pulling the image); `deploy/` builds, matches the chart's
-//! defaults and passes a server-side dry run.
+//! plane, where source-controller's and kustomize-controller's Deployments
+//! become Available (kwok runs their pods without pulling the images);
+//! `deploy/` builds, matches the chart's defaults and passes a server-side dry
+//! run.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Container, PodSpec, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{Api, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::discovery::{self, Scope};
@@ -19,6 +20,10 @@ use serde_json::Value;
 use weir_test_support::{TestNamespace, tools};
 
 const FIELD_MANAGER: &str = "weir-chart-test";
+
+/// kustomize-controller's flag for source-controller's gRPC artifact stream.
+const ARTIFACT_STREAM_ADDR: &str =
+    "--artifact-stream-addr=http://source-controller.$(RUNTIME_NAMESPACE).svc.cluster.local.:9091";
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -178,13 +183,31 @@ async fn chart_lints_strictly() -> anyhow::Result<()> {
         "sourceController.nodeSelector.kubernetes\\.io/os=linux",
         "--set",
         "imagePullSecrets[0].name=regcred",
+        "--set",
+        "kustomizeController.clusterAdmin=false",
+        "--set",
+        "kustomizeController.extraArgs[0]=--no-cross-namespace-refs",
+        "--set",
+        "kustomizeController.tolerations[0].operator=Exists",
     ])
     .await?;
     Ok(())
 }
 
+/// The args of a rendered Deployment's first container.
+fn rendered_args(deployment: &Value) -> anyhow::Result<Vec<&str>> {
+    Ok(
+        deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_array()
+            .with_context(|| format!("Deployment {} without args", name(deployment)))?
+            .iter()
+            .filter_map(Value::as_str)
+            .collect(),
+    )
+}
+
 #[tokio::test]
-async fn chart_installs_source_controller_on_the_control_plane() -> anyhow::Result<()> {
+async fn chart_installs_the_controllers_on_the_control_plane() -> anyhow::Result<()> {
     let client = weir_test_support::client().await?;
     let ns = TestNamespace::new(&client, "chart").await?;
     // Cluster-scoped objects are named after the release: one per test run.
@@ -198,6 +221,19 @@ async fn chart_installs_source_controller_on_the_control_plane() -> anyhow::Resu
         )
         .is_some(),
         "no ClusterRole {release}-source-controller in the rendered chart"
+    );
+    // Flux binds kustomize-controller to cluster-admin.
+    let binding = find(
+        &objects,
+        "ClusterRoleBinding",
+        &format!("{release}-kustomize-controller"),
+    )
+    .with_context(|| format!("no ClusterRoleBinding {release}-kustomize-controller"))?;
+    ensure!(
+        binding["roleRef"]["name"] == "cluster-admin"
+            && binding["subjects"][0]["name"] == "kustomize-controller"
+            && binding["subjects"][0]["namespace"] == ns.name(),
+        "kustomize-controller binding: {binding}"
     );
 
     let mut cluster_scoped = Vec::new();
@@ -237,38 +273,8 @@ async fn install_and_check(
     }
 
     let deployments: Api<Deployment> = ns.api();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let deployment = loop {
-        let current = deployments
-            .get("source-controller")
-            .await
-            .context("reading Deployment source-controller")?;
-        let status = current.status.clone().unwrap_or_default();
-        let available = status
-            .conditions
-            .iter()
-            .flatten()
-            .any(|c| c.type_ == "Available" && c.status == "True");
-        if available && status.ready_replicas == Some(1) {
-            break current;
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "Deployment source-controller not Available with 1 ready replica after 60s: {status:?}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-
-    let pod_spec = deployment
-        .spec
-        .and_then(|s| s.template.spec)
-        .context("Deployment without a pod template")?;
-    let container = pod_spec
-        .containers
-        .iter()
-        .find(|c| c.name == "manager")
-        .context("no container manager")?;
+    let pod_spec = wait_available(&deployments, "source-controller").await?;
+    let container = manager(&pod_spec)?;
     let args = container.args.clone().unwrap_or_default();
     for expected in [
         "--storage-adv-addr=source-controller.$(RUNTIME_NAMESPACE).svc.cluster.local.",
@@ -290,11 +296,7 @@ async fn install_and_check(
         "command: {:?}",
         container.command
     );
-    let chart_yaml = std::fs::read_to_string(chart_dir().join("Chart.yaml"))?;
-    let chart_yaml: Value = serde_saphyr::from_str(&chart_yaml).context("parsing Chart.yaml")?;
-    let app_version = chart_yaml["appVersion"]
-        .as_str()
-        .context("Chart.yaml without appVersion")?;
+    let app_version = app_version()?;
     let image = format!("ghcr.io/weir-gitops/source-controller:{app_version}");
     ensure!(
         container.image.as_deref() == Some(image.as_str()),
@@ -330,35 +332,151 @@ async fn install_and_check(
         ),
     ]);
     ensure!(ports == expected, "Service ports: {ports:?}");
+
+    let pod_spec = wait_available(&deployments, "kustomize-controller").await?;
+    let container = manager(&pod_spec)?;
+    let args = container.args.clone().unwrap_or_default();
+    for expected in [
+        ARTIFACT_STREAM_ADDR,
+        "--enable-leader-election",
+        "--watch-all-namespaces=true",
+        "--concurrent=4",
+        "--requeue-dependency=30s",
+        "--metrics-addr=:8080",
+        "--health-addr=:9440",
+    ] {
+        ensure!(
+            args.iter().any(|a| a == expected),
+            "kustomize-controller args lack {expected}: {args:?}"
+        );
+    }
+    ensure!(
+        !args.iter().any(|a| a.starts_with("--events-addr")),
+        "--events-addr without eventsAddr: {args:?}"
+    );
+    ensure!(
+        container.command.as_deref()
+            == Some(&["/usr/local/bin/kustomize-controller".to_owned()][..]),
+        "command: {:?}",
+        container.command
+    );
+    let image = format!("ghcr.io/weir-gitops/kustomize-controller:{app_version}");
+    ensure!(
+        container.image.as_deref() == Some(image.as_str()),
+        "image {:?}, expected {image}",
+        container.image
+    );
+    ensure!(
+        pod_spec.service_account_name.as_deref() == Some("kustomize-controller"),
+        "serviceAccountName: {:?}",
+        pod_spec.service_account_name
+    );
+    let mounts: Vec<&str> = container
+        .volume_mounts
+        .iter()
+        .flatten()
+        .map(|m| m.mount_path.as_str())
+        .collect();
+    ensure!(
+        mounts == ["/tmp"],
+        "kustomize-controller mounts: {mounts:?}"
+    );
+    // Flux's kustomize-controller has no Service.
+    ensure!(
+        ns.api::<Service>()
+            .get_opt("kustomize-controller")
+            .await?
+            .is_none(),
+        "a Service kustomize-controller exists"
+    );
     Ok(())
 }
 
-#[tokio::test]
-async fn chart_without_source_controller_renders_no_deployment() -> anyhow::Result<()> {
-    let objects = render(
-        "weir",
-        "flux-system",
-        &["--set", "sourceController.enabled=false"],
-    )
-    .await?;
-    ensure!(
-        !objects
+/// Waits up to 60s for Deployment `name` to be Available with one ready
+/// replica and returns its pod template.
+async fn wait_available(deployments: &Api<Deployment>, name: &str) -> anyhow::Result<PodSpec> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let deployment = loop {
+        let current = deployments
+            .get(name)
+            .await
+            .with_context(|| format!("reading Deployment {name}"))?;
+        let status = current.status.clone().unwrap_or_default();
+        let available = status
+            .conditions
             .iter()
-            .any(|o| kind(o) == "Deployment" && name(o) == "source-controller"),
-        "source-controller Deployment rendered while disabled"
-    );
-    let leftovers: Vec<String> = objects
+            .flatten()
+            .any(|c| c.type_ == "Available" && c.status == "True");
+        if available && status.ready_replicas == Some(1) {
+            break current;
+        }
+        if Instant::now() > deadline {
+            bail!("Deployment {name} not Available with 1 ready replica after 60s: {status:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    deployment
+        .spec
+        .and_then(|s| s.template.spec)
+        .with_context(|| format!("Deployment {name} without a pod template"))
+}
+
+fn manager(pod_spec: &PodSpec) -> anyhow::Result<&Container> {
+    pod_spec
+        .containers
         .iter()
-        .filter(|o| {
-            o["metadata"]["labels"]["app.kubernetes.io/component"].as_str()
-                == Some("source-controller")
-        })
-        .map(|o| format!("{} {}", kind(o), name(o)))
-        .collect();
-    ensure!(
-        leftovers.is_empty(),
-        "source-controller objects rendered while disabled: {leftovers:?}"
-    );
+        .find(|c| c.name == "manager")
+        .context("no container manager")
+}
+
+/// The chart's appVersion, the default image tag.
+fn app_version() -> anyhow::Result<String> {
+    let chart_yaml = std::fs::read_to_string(chart_dir().join("Chart.yaml"))?;
+    let chart_yaml: Value = serde_saphyr::from_str(&chart_yaml).context("parsing Chart.yaml")?;
+    Ok(chart_yaml["appVersion"]
+        .as_str()
+        .context("Chart.yaml without appVersion")?
+        .to_owned())
+}
+
+#[tokio::test]
+async fn chart_without_a_controller_renders_none_of_its_objects() -> anyhow::Result<()> {
+    for (component, value, other) in [
+        (
+            "source-controller",
+            "sourceController.enabled=false",
+            "kustomize-controller",
+        ),
+        (
+            "kustomize-controller",
+            "kustomizeController.enabled=false",
+            "source-controller",
+        ),
+    ] {
+        let objects = render("weir", "flux-system", &["--set", value]).await?;
+        ensure!(
+            !objects
+                .iter()
+                .any(|o| kind(o) == "Deployment" && name(o) == component),
+            "{component} Deployment rendered while disabled"
+        );
+        let leftovers: Vec<String> = objects
+            .iter()
+            .filter(|o| {
+                o["metadata"]["labels"]["app.kubernetes.io/component"].as_str() == Some(component)
+            })
+            .map(|o| format!("{} {}", kind(o), name(o)))
+            .collect();
+        ensure!(
+            leftovers.is_empty(),
+            "{component} objects rendered while disabled: {leftovers:?}"
+        );
+        // The other controller is still there.
+        ensure!(
+            find(&objects, "Deployment", other).is_some(),
+            "{other} Deployment missing with {value}"
+        );
+    }
     Ok(())
 }
 
@@ -375,6 +493,12 @@ async fn chart_values_reach_the_deployment() -> anyhow::Result<()> {
             "sourceController.persistence.enabled=true",
             "--set",
             "sourceController.concurrent=8",
+            "--set",
+            "kustomizeController.concurrent=6",
+            "--set",
+            "kustomizeController.requeueDependency=1m",
+            "--set",
+            "kustomizeController.extraArgs[0]=--no-cross-namespace-refs",
             "--set",
             "image.registry=registry.example.com/weir",
             "--set",
@@ -414,6 +538,82 @@ async fn chart_values_reach_the_deployment() -> anyhow::Result<()> {
     ensure!(
         find(&objects, "PersistentVolumeClaim", "source-controller").is_some(),
         "no PersistentVolumeClaim rendered"
+    );
+
+    let kustomize = find(&objects, "Deployment", "kustomize-controller")
+        .context("no kustomize-controller Deployment rendered")?;
+    let args = rendered_args(kustomize)?;
+    for expected in [
+        format!("--events-addr={events}"),
+        "--concurrent=6".to_owned(),
+        "--requeue-dependency=1m".to_owned(),
+        ARTIFACT_STREAM_ADDR.to_owned(),
+        "--no-cross-namespace-refs".to_owned(),
+    ] {
+        ensure!(
+            args.contains(&expected.as_str()),
+            "kustomize-controller args lack {expected}: {args:?}"
+        );
+    }
+    let container = &kustomize["spec"]["template"]["spec"]["containers"][0];
+    ensure!(
+        container["image"] == "registry.example.com/weir/kustomize-controller:dev",
+        "image: {}",
+        container["image"]
+    );
+
+    // Without source-controller there is no artifact stream to subscribe to.
+    let objects = render(
+        "weir",
+        "flux-system",
+        &["--set", "sourceController.enabled=false"],
+    )
+    .await?;
+    let kustomize = find(&objects, "Deployment", "kustomize-controller")
+        .context("no kustomize-controller Deployment rendered")?;
+    let args = rendered_args(kustomize)?;
+    ensure!(
+        !args.iter().any(|a| a.starts_with("--artifact-stream-addr")),
+        "--artifact-stream-addr without source-controller: {args:?}"
+    );
+
+    // Without clusterAdmin, kustomize-controller is bound to a role of its
+    // own, and nothing binds it to cluster-admin.
+    let objects = render(
+        "weir",
+        "flux-system",
+        &["--set", "kustomizeController.clusterAdmin=false"],
+    )
+    .await?;
+    let bindings: Vec<&Value> = objects
+        .iter()
+        .filter(|o| {
+            kind(o) == "ClusterRoleBinding" && o["subjects"][0]["name"] == "kustomize-controller"
+        })
+        .collect();
+    ensure!(
+        bindings.len() == 1
+            && bindings[0]["roleRef"]["name"] == "weir-kustomize-controller-restricted",
+        "kustomize-controller bindings without clusterAdmin: {bindings:?}"
+    );
+    let role = find(
+        &objects,
+        "ClusterRole",
+        "weir-kustomize-controller-restricted",
+    )
+    .context("no restricted ClusterRole for kustomize-controller")?;
+    let groups: Vec<&str> = role["rules"]
+        .as_array()
+        .context("ClusterRole without rules")?
+        .iter()
+        .flat_map(|r| r["apiGroups"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    ensure!(
+        !groups.contains(&"*")
+            && groups.contains(&"kustomize.toolkit.fluxcd.io")
+            && groups.contains(&"source.toolkit.fluxcd.io"),
+        "restricted ClusterRole's groups: {groups:?}"
     );
     Ok(())
 }
@@ -514,10 +714,12 @@ async fn deploy_passes_a_server_side_dry_run() -> anyhow::Result<()> {
     let client = weir_test_support::client().await?;
     let ns = TestNamespace::new(&client, "deploy-dry-run").await?;
     let objects = build_deploy().await?;
-    ensure!(
-        find(&objects, "Deployment", "source-controller").is_some(),
-        "deploy/ has no source-controller Deployment"
-    );
+    for controller in ["source-controller", "kustomize-controller"] {
+        ensure!(
+            find(&objects, "Deployment", controller).is_some(),
+            "deploy/ has no {controller} Deployment"
+        );
+    }
     let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
     // flux-system need not exist: namespaced objects go to the test namespace.
     for obj in &objects {
