@@ -12,6 +12,7 @@ pub mod conditions;
 pub use weir_api::duration;
 
 pub mod events;
+pub mod finalizer;
 
 pub mod leader;
 pub mod logging;

@@ -46,6 +46,18 @@ pub struct RuntimeOptions {
     pub leader_election_retry_period: Duration,
 }
 
+/// The namespace to watch: `None` (every namespace) unless
+/// `--watch-all-namespaces=false`, then the one named by `RUNTIME_NAMESPACE`,
+/// as Flux's controllers do.
+pub fn watch_namespace(watch_all_namespaces: bool) -> Option<String> {
+    if watch_all_namespaces {
+        return None;
+    }
+    std::env::var("RUNTIME_NAMESPACE")
+        .ok()
+        .filter(|n| !n.is_empty())
+}
+
 /// Accepts Go-style listen addresses: `:8080` means every interface.
 pub fn parse_addr(input: &str) -> Result<SocketAddr, String> {
     let full = if input.starts_with(':') {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource as _, ResourceExt as _};
@@ -85,18 +85,7 @@ pub async fn reconcile(
         finalize(&ks, &api, &ctx).await?;
         return Ok(Action::await_change());
     }
-    if !ks
-        .finalizers()
-        .iter()
-        .any(|f| f == ks_api::KUSTOMIZATION_FINALIZER)
-    {
-        let mut finalizers = ks.finalizers().to_vec();
-        finalizers.push(ks_api::KUSTOMIZATION_FINALIZER.to_owned());
-        let patch = serde_json::json!({"metadata": {"finalizers": finalizers, "resourceVersion": ks.resource_version()}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-            .map_err(|e| anyhow::anyhow!("adding the finalizer: {e}"))?;
-    }
+    weir_runtime::finalizer::ensure(&api, ks.as_ref(), ks_api::KUSTOMIZATION_FINALIZER).await?;
     if ks.spec.suspend == Some(true) {
         tracing::info!(%namespace, %name, "reconciliation is suspended for this object");
         return Ok(Action::await_change());
@@ -592,11 +581,7 @@ async fn finalize(
     api: &Api<Kustomization>,
     ctx: &Context,
 ) -> Result<(), ReconcileError> {
-    if !ks
-        .finalizers()
-        .iter()
-        .any(|f| f == ks_api::KUSTOMIZATION_FINALIZER)
-    {
+    if !weir_runtime::finalizer::has(ks, ks_api::KUSTOMIZATION_FINALIZER) {
         return Ok(());
     }
     let namespace = ks.namespace().unwrap_or_default();
@@ -620,19 +605,6 @@ async fn finalize(
     }
     ctx.metrics.forget(KIND, &namespace, &name);
     ctx.retries.reset(&ObjectRef::from_obj(ks).to_string());
-    let remaining: Vec<String> = ks
-        .finalizers()
-        .iter()
-        .filter(|f| *f != ks_api::KUSTOMIZATION_FINALIZER)
-        .cloned()
-        .collect();
-    let patch = serde_json::json!({"metadata": {"finalizers": remaining, "resourceVersion": ks.resource_version()}});
-    match api
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(anyhow::anyhow!("removing the finalizer: {e}").into()),
-    }
+    weir_runtime::finalizer::remove(api, ks, ks_api::KUSTOMIZATION_FINALIZER).await?;
+    Ok(())
 }

@@ -46,10 +46,7 @@ pub struct Config {
 
 impl Config {
     pub fn from_options(o: &Options) -> Self {
-        let namespace = (!o.watch_all_namespaces)
-            .then(|| std::env::var("RUNTIME_NAMESPACE").ok())
-            .flatten()
-            .filter(|n| !n.is_empty());
+        let namespace = weir_runtime::options::watch_namespace(o.watch_all_namespaces);
         Self {
             namespace,
             concurrency: o.concurrent.max(1),

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource as _, ResourceExt as _};
@@ -90,13 +90,7 @@ pub async fn reconcile(
         finalize(&repo, &api, &ctx).await?;
         return Ok(Action::await_change());
     }
-    if !repo
-        .finalizers()
-        .iter()
-        .any(|f| f == source::SOURCE_FINALIZER)
-    {
-        add_finalizer(&repo, &api).await?;
-    }
+    weir_runtime::finalizer::ensure(&api, repo.as_ref(), source::SOURCE_FINALIZER).await?;
     if repo.spec.suspend == Some(true) {
         tracing::info!(%namespace, %name, "reconciliation is suspended for this object");
         return Ok(Action::await_change());
@@ -500,36 +494,13 @@ fn git_failure(url: &str, e: GitError) -> Failure {
     }
 }
 
-async fn add_finalizer(
-    repo: &GitRepository,
-    api: &Api<GitRepository>,
-) -> Result<(), ReconcileError> {
-    let mut finalizers = repo.finalizers().to_vec();
-    finalizers.push(source::SOURCE_FINALIZER.to_owned());
-    let patch = serde_json::json!({
-        "metadata": { "finalizers": finalizers, "resourceVersion": repo.resource_version() }
-    });
-    api.patch(
-        &repo.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("adding the finalizer: {e}"))?;
-    Ok(())
-}
-
 /// Removes the object's artifacts, tells consumers, and lets it go.
 async fn finalize(
     repo: &GitRepository,
     api: &Api<GitRepository>,
     ctx: &Context,
 ) -> Result<(), ReconcileError> {
-    if !repo
-        .finalizers()
-        .iter()
-        .any(|f| f == source::SOURCE_FINALIZER)
-    {
+    if !weir_runtime::finalizer::has(repo, source::SOURCE_FINALIZER) {
         return Ok(());
     }
     let namespace = repo.namespace().unwrap_or_default();
@@ -540,21 +511,6 @@ async fn finalize(
     ctx.hub.removed(&SourceKey::new(KIND, &namespace, &name));
     ctx.metrics.forget(KIND, &namespace, &name);
     ctx.reset_retry(&ObjectRef::from_obj(repo));
-    let remaining: Vec<String> = repo
-        .finalizers()
-        .iter()
-        .filter(|f| *f != source::SOURCE_FINALIZER)
-        .cloned()
-        .collect();
-    let patch = serde_json::json!({
-        "metadata": { "finalizers": remaining, "resourceVersion": repo.resource_version() }
-    });
-    match api
-        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
-        Err(e) => Err(anyhow::anyhow!("removing the finalizer: {e}").into()),
-    }
+    weir_runtime::finalizer::remove(api, repo, source::SOURCE_FINALIZER).await?;
+    Ok(())
 }
