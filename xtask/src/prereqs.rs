@@ -80,6 +80,15 @@ pub fn ensure() -> anyhow::Result<()> {
         if !status.success() {
             bail!("pip install {} failed", missing.join(" "));
         }
+        // Under pyenv, `python -m pip` does not refresh the shims on PATH.
+        if have("pyenv") {
+            let _ = Command::new("pyenv").arg("rehash").status();
+        }
+        for (req, bin) in PIP_PACKAGES {
+            if !have(bin) {
+                bail!("{req} installed, but `{bin}` is not on PATH (add Python's scripts directory to PATH)");
+            }
+        }
     }
     Ok(())
 }
