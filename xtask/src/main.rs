@@ -6,6 +6,7 @@
 mod bench;
 mod cluster;
 mod crds;
+mod demo;
 mod patch_meta;
 mod prereqs;
 mod test;
@@ -38,8 +39,15 @@ enum Command {
         #[arg(trailing_var_arg = true)]
         cargo_test_args: Vec<String>,
     },
-    /// Bring up the local control plane with Weir's CRDs installed.
-    Run,
+    /// The demo: the local control plane, a Git server with an app, source-
+    /// and kustomize-controller applying it, a push timed until applied.
+    /// The controllers keep running until Ctrl-C.
+    Run {
+        /// Stop the controllers and exit right after the timed push
+        /// (non-interactive, for CI).
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// Regenerate the strategic-merge-patch table of crates/kustomize from the
     /// OpenAPI schema kustomize itself merges with.
     PatchMeta {
@@ -61,7 +69,7 @@ fn main() -> anyhow::Result<()> {
         Command::Crds { check } => crds::run(check),
         Command::Cluster { cmd } => cluster::run(cmd),
         Command::Test { cargo_test_args } => test::run(&cargo_test_args),
-        Command::Run => test::run_demo(),
+        Command::Run { no_wait } => demo::run(no_wait),
         Command::Bench { target } => bench::run(target),
         Command::PatchMeta { swagger } => {
             let out = workspace_root().join(patch_meta::DEFAULT_OUTPUT);

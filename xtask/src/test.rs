@@ -1,4 +1,4 @@
-//! `cargo xtask test` (everything CI runs) and `cargo xtask run` (the demo).
+//! `cargo xtask test`: everything CI runs.
 
 use std::process::Command;
 use std::time::Instant;
@@ -84,27 +84,4 @@ fn leftover_processes(info: &cluster::ClusterInfo) -> Vec<u32> {
             std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe.starts_with(bin_dir))
         })
         .collect()
-}
-
-/// The README's run command: the local control plane with Weir's CRDs.
-pub fn run_demo() -> anyhow::Result<()> {
-    crate::prereqs::ensure()?;
-    let info = cluster::up().context("starting the local control plane")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let client = weir_test_support::client().await?;
-        let names = weir_test_support::crds::install(&client).await?;
-        println!("installed {} Flux CRDs:", names.len());
-        for name in names {
-            println!("  {name}");
-        }
-        anyhow::Ok(())
-    })?;
-    println!("\nThe local control plane is up at {}.", info.server);
-    println!("  export KUBECONFIG={}", info.kubeconfig.display());
-    println!("  cargo xtask cluster kubectl get crds -l app.kubernetes.io/part-of=flux");
-    println!("Stop it with `cargo xtask cluster down`.");
-    Ok(())
 }
