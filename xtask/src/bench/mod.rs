@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
 
+mod kustomizations;
 mod sources;
 
 #[derive(Subcommand)]
@@ -34,6 +35,24 @@ pub enum BenchTarget {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// kustomize-controller: many Kustomizations, each a small app from its
+    /// own GitRepository (served by source-controller) on the local control
+    /// plane; time until all are Ready, peak RSS of both controllers.
+    Kustomizations {
+        /// Number of Kustomizations, each with its own GitRepository.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// kustomize-controller's --concurrent.
+        #[arg(long, default_value_t = 16)]
+        concurrent: u16,
+        /// Timed runs (a fresh namespace and controllers each).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Set `wait: true` on the Kustomizations: Ready then also means
+        /// every applied object is Current (Deployments rolled out).
+        #[arg(long)]
+        wait: bool,
+    },
 }
 
 pub fn run(target: BenchTarget) -> anyhow::Result<()> {
@@ -44,6 +63,12 @@ pub fn run(target: BenchTarget) -> anyhow::Result<()> {
             concurrent,
             runs,
         } => sources::run(count, concurrent, runs),
+        BenchTarget::Kustomizations {
+            count,
+            concurrent,
+            runs,
+            wait,
+        } => kustomizations::run(count, concurrent, runs, wait),
     }
 }
 
