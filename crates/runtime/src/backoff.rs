@@ -40,6 +40,26 @@ impl RetryBackoff {
             f.remove(key);
         }
     }
+
+    /// [`Self::next`] for an object, keyed by its namespace and name.
+    pub fn next_for<K: kube::Resource>(&self, obj: &K) -> Duration {
+        self.next(&key_of(obj))
+    }
+
+    /// [`Self::reset`] for an object.
+    pub fn reset_for<K: kube::Resource>(&self, obj: &K) {
+        self.reset(&key_of(obj));
+    }
+}
+
+/// `namespace/name`: one back-off exists per controller and kind.
+fn key_of<K: kube::Resource>(obj: &K) -> String {
+    let meta = obj.meta();
+    format!(
+        "{}/{}",
+        meta.namespace.as_deref().unwrap_or_default(),
+        meta.name.as_deref().unwrap_or_default()
+    )
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 pub mod backoff;
 pub mod client;
 pub mod conditions;
+pub mod controller;
 pub use weir_api::duration;
 
 pub mod events;

@@ -112,20 +112,10 @@ fn dependents(
 }
 
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
-    let api: Api<Kustomization> = match &ctx.config.namespace {
-        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
-        None => Api::all(ctx.client.clone()),
-    };
+    let api: Api<Kustomization> =
+        weir_runtime::controller::api_for(ctx.client.clone(), ctx.config.namespace.as_deref());
     let (reader, writer) = reflector::store();
-    let events = watcher(api, watcher::Config::default().any_semantic())
-        .default_backoff()
-        .modify(|ks| ks.managed_fields_mut().clear())
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(
-            weir_runtime::reconcile_request::trigger_hash,
-            Default::default(),
-        );
+    let events = weir_runtime::controller::watch_changes(api, writer);
 
     // Source changes seen through the API server (the fallback path):
     // GitRepository status updates map to their Kustomizations.
@@ -173,16 +163,11 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     }
 
     let config = kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency);
-    Controller::for_stream(events, reader)
+    let results = Controller::for_stream(events, reader)
         .with_config(config)
         .reconcile_on(UnboundedReceiverStream::new(rx))
-        .run(reconcile::reconcile, error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!("reconcile loop: {e}");
-            }
-        })
-        .await;
+        .run(reconcile::reconcile, error_policy, ctx);
+    weir_runtime::controller::drain(results).await;
     Ok(())
 }
 
@@ -223,14 +208,5 @@ async fn subscribe(
 }
 
 fn error_policy(obj: Arc<Kustomization>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let delay = ctx
-        .retries
-        .next(&ObjectRef::from_obj(obj.as_ref()).to_string());
-    tracing::warn!(
-        namespace = obj.metadata.namespace.as_deref().unwrap_or_default(),
-        name = obj.metadata.name.as_deref().unwrap_or_default(),
-        retry_in = ?delay,
-        "reconcile failed: {error:#}"
-    );
-    Action::requeue(delay)
+    weir_runtime::controller::retry_after_error(obj.as_ref(), error, &ctx.retries)
 }

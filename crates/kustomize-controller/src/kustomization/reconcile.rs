@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
 use kube::{Resource as _, ResourceExt as _};
 use serde_json::Value;
 use weir_api::kustomize::v1::{
@@ -79,7 +78,6 @@ pub async fn reconcile(
     let namespace = ks.namespace().unwrap_or_default();
     let name = ks.name_any();
     let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &namespace);
-    let key = ObjectRef::from_obj(ks.as_ref()).to_string();
 
     if ks.meta().deletion_timestamp.is_some() {
         finalize(&ks, &api, &ctx).await?;
@@ -126,7 +124,7 @@ pub async fn reconcile(
             );
             status.observed_generation = generation;
             status.last_applied_revision = Some(done.revision.clone());
-            ctx.retries.reset(&key);
+            ctx.retries.reset_for(ks.as_ref());
             Action::requeue(interval)
         }
         Err(f) => {
@@ -160,7 +158,7 @@ pub async fn reconcile(
                 let retry = parse_duration(ks.spec.retry_interval.as_deref(), interval);
                 Action::requeue(
                     f.requeue
-                        .unwrap_or_else(|| ctx.retries.next(&key).min(retry)),
+                        .unwrap_or_else(|| ctx.retries.next_for(ks.as_ref()).min(retry)),
                 )
             }
         }
@@ -604,7 +602,7 @@ async fn finalize(
             .map_err(|e| anyhow::anyhow!("deleting the applied objects: {e}"))?;
     }
     ctx.metrics.forget(KIND, &namespace, &name);
-    ctx.retries.reset(&ObjectRef::from_obj(ks).to_string());
+    ctx.retries.reset_for(ks);
     weir_runtime::finalizer::remove(api, ks, ks_api::KUSTOMIZATION_FINALIZER).await?;
     Ok(())
 }

@@ -13,11 +13,9 @@ mod reconcile;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::StreamExt as _;
+use kube::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{self, ObjectRef, Store};
-use kube::runtime::{WatchStreamExt as _, watcher};
-use kube::{Api, ResourceExt as _};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use weir_api::source::v1::GitRepository;
@@ -100,15 +98,6 @@ impl Context {
         self.store.lock().ok().and_then(|s| s.clone())
     }
 
-    /// The delay before retrying a failed object (doubling per failure).
-    fn next_retry(&self, obj: &ObjectRef<GitRepository>) -> Duration {
-        self.retries.next(&obj.to_string())
-    }
-
-    fn reset_retry(&self, obj: &ObjectRef<GitRepository>) {
-        self.retries.reset(&obj.to_string());
-    }
-
     /// Queues every repository that includes `name` in `namespace`.
     fn notify_includers(&self, namespace: &str, name: &str) {
         let Some(store) = self.store() else { return };
@@ -128,10 +117,8 @@ impl Context {
 
 /// Runs the controller until the watch ends (it does not, short of shutdown).
 pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
-    let api: Api<GitRepository> = match &ctx.config.namespace {
-        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
-        None => Api::all(ctx.client.clone()),
-    };
+    let api: Api<GitRepository> =
+        weir_runtime::controller::api_for(ctx.client.clone(), ctx.config.namespace.as_deref());
     let (reader, writer) = reflector::store();
     if let Ok(mut s) = ctx.store.lock() {
         *s = Some(reader.clone());
@@ -142,37 +129,16 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         .ok()
         .and_then(|mut r| r.take())
         .ok_or_else(|| anyhow::anyhow!("GitRepository controller started twice"))?;
-    let events = watcher(api, watcher::Config::default().any_semantic())
-        .default_backoff()
-        // managedFields are most of an object's size and never read here.
-        .modify(|repo| repo.managed_fields_mut().clear())
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(
-            weir_runtime::reconcile_request::trigger_hash,
-            Default::default(),
-        );
+    let events = weir_runtime::controller::watch_changes(api, writer);
     let config = kube::runtime::controller::Config::default().concurrency(ctx.config.concurrency);
-    Controller::for_stream(events, reader)
+    let results = Controller::for_stream(events, reader)
         .with_config(config)
         .reconcile_on(UnboundedReceiverStream::new(includers))
-        .run(reconcile::reconcile, error_policy, ctx)
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!("reconcile loop: {e}");
-            }
-        })
-        .await;
+        .run(reconcile::reconcile, error_policy, ctx);
+    weir_runtime::controller::drain(results).await;
     Ok(())
 }
 
 fn error_policy(obj: Arc<GitRepository>, error: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let delay = ctx.next_retry(&ObjectRef::from_obj(obj.as_ref()));
-    tracing::warn!(
-        namespace = obj.metadata.namespace.as_deref().unwrap_or_default(),
-        name = obj.metadata.name.as_deref().unwrap_or_default(),
-        retry_in = ?delay,
-        "reconcile failed: {error:#}"
-    );
-    Action::requeue(delay)
+    weir_runtime::controller::retry_after_error(obj.as_ref(), error, &ctx.retries)
 }

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
 use kube::runtime::controller::Action;
-use kube::runtime::reflector::ObjectRef;
 use kube::{Resource as _, ResourceExt as _};
 use weir_api::meta::{self, Artifact};
 use weir_api::source::v1::{self as source, GitRepository, GitRepositoryStatus};
@@ -84,7 +83,6 @@ pub async fn reconcile(
     let namespace = repo.namespace().unwrap_or_default();
     let name = repo.name_any();
     let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &namespace);
-    let object_ref = ObjectRef::from_obj(repo.as_ref());
 
     if repo.meta().deletion_timestamp.is_some() {
         finalize(&repo, &api, &ctx).await?;
@@ -132,7 +130,7 @@ pub async fn reconcile(
                 generation,
             );
             status.observed_generation = generation;
-            ctx.reset_retry(&object_ref);
+            ctx.retries.reset_for(repo.as_ref());
             Action::requeue(
                 repo.interval()
                     .filter(|d| !d.is_zero())
@@ -170,7 +168,7 @@ pub async fn reconcile(
                     &failure.message,
                     generation,
                 );
-                Action::requeue(ctx.next_retry(&object_ref))
+                Action::requeue(ctx.retries.next_for(repo.as_ref()))
             }
         }
     };
@@ -510,7 +508,7 @@ async fn finalize(
         .map_err(|e| anyhow::anyhow!("removing the artifacts of {namespace}/{name}: {e}"))?;
     ctx.hub.removed(&SourceKey::new(KIND, &namespace, &name));
     ctx.metrics.forget(KIND, &namespace, &name);
-    ctx.reset_retry(&ObjectRef::from_obj(repo));
+    ctx.retries.reset_for(repo);
     weir_runtime::finalizer::remove(api, repo, source::SOURCE_FINALIZER).await?;
     Ok(())
 }
