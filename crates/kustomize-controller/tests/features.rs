@@ -120,10 +120,9 @@ async fn sops_secrets_are_decrypted_and_a_wrong_key_applies_nothing() {
     let secret = ns.api::<Secret>().get("right-db").await.unwrap();
     assert_eq!(secret.data.unwrap()["password"].0, plaintext.as_bytes());
 
-    let ks = wait_ks(&api, "wrong", |k| {
-        ready(k).is_some_and(|(s, _, _)| s == "False")
-    })
-    .await;
+    // Wait for the build's verdict: before the source has an artifact the
+    // object is briefly False with ArtifactFailed.
+    let ks = wait_ks(&api, "wrong", failed_with("BuildFailed")).await;
     let (_, reason, message) = ready(&ks).unwrap();
     assert_eq!(reason, "BuildFailed");
     assert!(message.contains("secret.yaml"), "{message}");
@@ -195,10 +194,7 @@ async fn post_build_substitution_with_defaults_and_strict_failures() {
     assert_eq!(data["size"], "small", "default");
     assert_eq!(data["literal"], "${kept}", "escape");
 
-    let ks = wait_ks(&api, "strict", |k| {
-        ready(k).is_some_and(|(s, _, _)| s == "False")
-    })
-    .await;
+    let ks = wait_ks(&api, "strict", failed_with("BuildFailed")).await;
     let (_, reason, message) = ready(&ks).unwrap();
     assert_eq!(reason, "BuildFailed");
     assert!(message.contains("region"), "{message}");

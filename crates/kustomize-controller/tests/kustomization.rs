@@ -272,10 +272,7 @@ async fn crds_namespaces_and_depends_on() {
     }))
     .await;
     let api = ns.api::<Kustomization>();
-    let waiting = wait_ks(&api, "apps", |ks| {
-        ready(ks).is_some_and(|(s, _, _)| s == "False")
-    })
-    .await;
+    let waiting = wait_ks(&api, "apps", failed_with("DependencyNotReady")).await;
     let (_, reason, message) = ready(&waiting).unwrap();
     assert_eq!(reason, "DependencyNotReady");
     assert!(message.contains("infra"), "{message}");

@@ -155,6 +155,13 @@ pub async fn wait_ks(
     }
 }
 
+/// Ready=False with this reason. Waiting for any False is racy: an object
+/// passes through other failure reasons (ArtifactFailed while its source has
+/// no artifact yet) on the way to the one a test is about.
+pub fn failed_with(reason: &'static str) -> impl Fn(&Kustomization) -> bool {
+    move |ks| ready(ks).is_some_and(|(s, r, _)| s == "False" && r == reason)
+}
+
 pub fn applied(rev: String) -> impl Fn(&Kustomization) -> bool {
     move |ks| {
         ready(ks).is_some_and(|(s, _, _)| s == "True")
