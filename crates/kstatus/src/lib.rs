@@ -24,6 +24,9 @@
 //! Messages match kstatus's word for word, so they read the same in Weir's
 //! events and conditions as in Flux's.
 //!
+//! Flux's CEL-based checks live in [`cel`]: `spec.healthCheckExprs`, which
+//! replace these rules for the kinds they name, and `spec.dependsOn[].readyExpr`.
+//!
 //! ```
 //! use serde_json::json;
 //! use weir_kstatus::{Status, compute};
@@ -42,6 +45,7 @@
 //! ```
 
 mod builtin;
+pub mod cel;
 mod fields;
 mod flux;
 mod generic;

@@ -8,17 +8,18 @@
 //! applied fields are unchanged, so its resourceVersion stays put.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt as _, TryStreamExt as _};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::{Scope, pinned_kind};
 use serde_json::Value;
 use weir_api::kustomize::v1::{
-    DISABLED_VALUE, FORCE_ANNOTATION, IF_NOT_PRESENT_VALUE, IGNORE_VALUE, PRUNE_ANNOTATION,
-    RECONCILE_ANNOTATION, SSA_ANNOTATION,
+    DISABLED_VALUE, ENABLED_VALUE, FORCE_ANNOTATION, IF_NOT_PRESENT_VALUE, IGNORE_VALUE,
+    MERGE_VALUE, PRUNE_ANNOTATION, RECONCILE_ANNOTATION, SSA_ANNOTATION,
 };
 use weir_api::meta::ResourceRef;
 
@@ -47,6 +48,24 @@ pub enum Change {
     Skipped,
 }
 
+/// What the dry run decided for one object.
+enum Action {
+    /// Unchanged, or skipped by its annotations.
+    Skip,
+    /// Apply, after moving the fields of `kubectl` and pre-SSA managers to
+    /// ours with this JSON patch.
+    Apply { takeover: Option<json_patch::Patch> },
+    /// Delete and create again: an immutable field changed under `force`.
+    Recreate,
+}
+
+struct Plan {
+    applied: AppliedObject,
+    api: Api<DynamicObject>,
+    action: Action,
+    obj: Value,
+}
+
 /// An applied object, for the inventory and health checks.
 #[derive(Clone, Debug)]
 pub struct AppliedObject {
@@ -61,8 +80,12 @@ pub struct AppliedObject {
 /// Resolves kinds (cached per group/version/kind) and talks to the API.
 pub struct Applier {
     client: kube::Client,
-    kinds: Mutex<HashMap<GroupVersionKind, Kind>>,
+    kinds: KindCache,
 }
+
+/// Discovery results of one cluster, shared by its appliers.
+#[derive(Clone, Default)]
+pub struct KindCache(Arc<Mutex<HashMap<GroupVersionKind, Kind>>>);
 
 fn gvk_of(obj: &Value) -> Result<GroupVersionKind, ApplyError> {
     let api_version = obj
@@ -101,15 +124,21 @@ pub fn parse_id(id: &str) -> Option<(&str, &str, &str, &str)> {
 }
 
 impl Applier {
-    pub fn new(client: kube::Client) -> Self {
+    /// An applier acting with `client`; `kinds` shares the discovery cache
+    /// of another applier of the same cluster.
+    pub fn new(client: kube::Client, kinds: Option<KindCache>) -> Self {
         Self {
             client,
-            kinds: Mutex::new(HashMap::new()),
+            kinds: kinds.unwrap_or_default(),
         }
     }
 
+    pub fn kinds(&self) -> KindCache {
+        self.kinds.clone()
+    }
+
     async fn kind(&self, gvk: &GroupVersionKind) -> Result<Kind, ApplyError> {
-        if let Some(k) = self.kinds.lock().ok().and_then(|m| m.get(gvk).cloned()) {
+        if let Some(k) = self.kinds.0.lock().ok().and_then(|m| m.get(gvk).cloned()) {
             return Ok(k);
         }
         let (resource, caps) = pinned_kind(&self.client, gvk).await.map_err(|e| {
@@ -122,7 +151,7 @@ impl Applier {
             resource,
             namespaced: matches!(caps.scope, Scope::Namespaced),
         };
-        if let Ok(mut m) = self.kinds.lock() {
+        if let Ok(mut m) = self.kinds.0.lock() {
             m.insert(gvk.clone(), kind.clone());
         }
         Ok(kind)
@@ -135,8 +164,12 @@ impl Applier {
         }
     }
 
-    /// Applies `objects` in stages; fails on the first object the API
-    /// server refuses (objects of earlier stages stay applied, as in Flux).
+    /// Applies `objects` in stages. Each stage is first applied as a
+    /// server-side dry run, all of it: when the API server refuses any
+    /// object, none of the stage is written and the error lists every
+    /// refused object. Then only the objects the dry run shows as new or
+    /// changed are written (objects of earlier stages stay applied, as in
+    /// Flux).
     pub async fn apply_all(
         &self,
         objects: Vec<Value>,
@@ -153,8 +186,21 @@ impl Applier {
                 continue;
             }
             let started = jiff::Timestamp::now();
-            let results: Vec<AppliedObject> = futures::stream::iter(stage)
-                .map(|obj| self.apply_one(obj, force, started))
+            let plans: Vec<Result<Plan, ApplyError>> = futures::stream::iter(stage)
+                .map(|obj| self.plan(obj, force, started))
+                .buffer_unordered(APPLY_CONCURRENCY)
+                .collect()
+                .await;
+            let mut refused: Vec<String> = plans
+                .iter()
+                .filter_map(|p| p.as_ref().err().map(|e| e.0.clone()))
+                .collect();
+            if !refused.is_empty() {
+                refused.sort();
+                return Err(ApplyError(refused.join("\n")));
+            }
+            let results: Vec<AppliedObject> = futures::stream::iter(plans.into_iter().flatten())
+                .map(|plan| self.execute(plan))
                 .buffer_unordered(APPLY_CONCURRENCY)
                 .try_collect()
                 .await?;
@@ -165,11 +211,16 @@ impl Applier {
                     .filter(|a| a.resource.kind == "CustomResourceDefinition")
                     .cloned()
                     .collect();
-                self.wait_current(&crds, health_timeout.min(Duration::from_secs(60)))
-                    .await
-                    .map_err(|e| {
-                        ApplyError(format!("CustomResourceDefinitions not established: {e}"))
-                    })?;
+                let no_exprs = weir_kstatus::cel::HealthChecks::default();
+                self.wait_current(
+                    &crds,
+                    &no_exprs,
+                    health_timeout.min(Duration::from_secs(60)),
+                )
+                .await
+                .map_err(|e| {
+                    ApplyError(format!("CustomResourceDefinitions not established: {e}"))
+                })?;
             }
             applied.extend(results);
         }
@@ -177,12 +228,15 @@ impl Applier {
         Ok(applied)
     }
 
-    async fn apply_one(
+    /// Decides what to do with one object: skip it (annotations), or
+    /// dry-run the apply and read from the result whether it would change,
+    /// must be recreated, or holds fields of kubectl to take over.
+    async fn plan(
         &self,
         mut obj: Value,
         force: bool,
         started: jiff::Timestamp,
-    ) -> Result<AppliedObject, ApplyError> {
+    ) -> Result<Plan, ApplyError> {
         let id = object_id(&obj);
         let gvk = gvk_of(&obj)?;
         let kind = self.kind(&gvk).await?;
@@ -217,62 +271,124 @@ impl Applier {
             version: gvk.version.clone(),
         };
         let api = self.api(&kind, namespace.as_deref());
-        let done = |change| AppliedObject {
-            id: id.clone(),
-            entry: entry.clone(),
-            change,
-            resource: kind.resource.clone(),
-            namespace: namespace.clone(),
-            name: name.clone(),
+        let mut plan = Plan {
+            applied: AppliedObject {
+                id: id.clone(),
+                entry,
+                change: Change::Unchanged,
+                resource: kind.resource.clone(),
+                namespace,
+                name: name.clone(),
+            },
+            api,
+            action: Action::Skip,
+            obj: Value::Null,
         };
 
         let ssa = annotation(&obj, SSA_ANNOTATION);
         let reconcile_disabled = annotation(&obj, RECONCILE_ANNOTATION) == Some(DISABLED_VALUE);
         if ssa == Some(IGNORE_VALUE) {
-            return Ok(done(Change::Skipped));
+            plan.applied.change = Change::Skipped;
+            return Ok(plan);
         }
         if ssa == Some(IF_NOT_PRESENT_VALUE) || reconcile_disabled {
-            let exists = api
+            let exists = plan
+                .api
                 .get_opt(&name)
                 .await
                 .map_err(|e| ApplyError(format!("{id}: {}", kube_message(&e))))?
                 .is_some();
             if exists {
-                return Ok(done(Change::Skipped));
+                plan.applied.change = Change::Skipped;
+                return Ok(plan);
             }
         }
 
-        let force = force || annotation(&obj, FORCE_ANNOTATION) == Some("enabled");
-        let params = PatchParams::apply(FIELD_MANAGER).force();
-        let result = match api.patch(&name, &params, &Patch::Apply(&obj)).await {
-            Ok(r) => r,
+        let force = force || annotation(&obj, FORCE_ANNOTATION) == Some(ENABLED_VALUE);
+        let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
+        match plan.api.patch(&name, &params, &Patch::Apply(&obj)).await {
+            Ok(dry) => {
+                plan.applied.change = classify(&dry, started);
+                let takeover = if ssa == Some(MERGE_VALUE) {
+                    None
+                } else {
+                    takeover_patch(&dry)
+                };
+                plan.action = match (plan.applied.change, takeover) {
+                    (Change::Unchanged, None) => Action::Skip,
+                    (_, takeover) => Action::Apply { takeover },
+                };
+            }
             Err(kube::Error::Api(s))
                 if force && s.code == 422 && s.message.contains("immutable") =>
             {
+                plan.applied.change = Change::Created;
+                plan.action = Action::Recreate;
+            }
+            Err(e) => {
+                return Err(ApplyError(format!(
+                    "{id} dry-run failed: {}",
+                    kube_message(&e)
+                )));
+            }
+        }
+        plan.obj = obj;
+        Ok(plan)
+    }
+
+    async fn execute(&self, plan: Plan) -> Result<AppliedObject, ApplyError> {
+        let Plan {
+            applied,
+            api,
+            action,
+            obj,
+        } = plan;
+        let id = &applied.id;
+        let name = &applied.name;
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        match action {
+            Action::Skip => return Ok(applied),
+            Action::Recreate => {
                 // Immutable fields changed: recreate, as Flux does with force.
-                api.delete(&name, &DeleteParams::background())
+                api.delete(name, &DeleteParams::background())
                     .await
                     .map_err(|e| ApplyError(format!("{id} recreate: {}", kube_message(&e))))?;
-                wait_deleted(&api, &name).await;
-                api.patch(&name, &params, &Patch::Apply(&obj))
-                    .await
-                    .map_err(|e| ApplyError(format!("{id} {}", kube_message(&e))))?
+                wait_deleted(&api, name).await;
             }
-            Err(e) => return Err(ApplyError(format!("{id} {}", kube_message(&e)))),
-        };
-        Ok(done(classify(&result, started)))
+            Action::Apply {
+                takeover: Some(patch),
+            } => {
+                api.patch(name, &PatchParams::default(), &Patch::<Value>::Json(patch))
+                    .await
+                    .map_err(|e| {
+                        ApplyError(format!(
+                            "{id} taking over fields from other managers: {}",
+                            kube_message(&e)
+                        ))
+                    })?;
+            }
+            Action::Apply { takeover: None } => {}
+        }
+        api.patch(name, &params, &Patch::Apply(&obj))
+            .await
+            .map_err(|e| ApplyError(format!("{id} {}", kube_message(&e))))?;
+        Ok(applied)
     }
 
     /// Waits until every object is Current by kstatus rules; the error
     /// lists the ones that are not, with their status.
+    /// `checks` are the Kustomization's `healthCheckExprs`: objects of
+    /// their kinds are judged by those CEL expressions instead of kstatus.
     pub async fn wait_current(
         &self,
         objects: &[AppliedObject],
+        checks: &weir_kstatus::cel::HealthChecks,
         timeout: Duration,
     ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
             let mut pending = Vec::new();
+            let mut failed = Vec::new();
             for o in objects {
                 let kind = Kind {
                     resource: o.resource.clone(),
@@ -281,7 +397,7 @@ impl Applier {
                 let api = self.api(&kind, o.namespace.as_deref());
                 let status = match api.get_opt(&o.name).await {
                     Ok(Some(obj)) => match serde_json::to_value(&obj) {
-                        Ok(v) => weir_kstatus::compute(&v),
+                        Ok(v) => checks.compute(&v),
                         Err(e) => weir_kstatus::Result {
                             status: weir_kstatus::Status::Unknown,
                             message: e.to_string(),
@@ -296,9 +412,19 @@ impl Applier {
                         message: kube_message(&e),
                     },
                 };
-                if status.status != weir_kstatus::Status::Current {
-                    pending.push(format!("{} status: '{}'", o.id, status.status));
+                match status.status {
+                    weir_kstatus::Status::Current => {}
+                    weir_kstatus::Status::Failed => {
+                        failed.push(format!("{} status: 'Failed': {}", o.id, status.message));
+                    }
+                    s => pending.push(format!("{} status: '{s}'", o.id)),
                 }
+            }
+            // A failed object will not recover by waiting: report it now,
+            // as Flux's health check does.
+            if !failed.is_empty() {
+                failed.extend(pending);
+                return Err(failed.join(", "));
             }
             if pending.is_empty() {
                 return Ok(());
@@ -397,6 +523,106 @@ fn classify(obj: &DynamicObject, started: jiff::Timestamp) -> Change {
     } else {
         Change::Unchanged
     }
+}
+
+/// Annotation kubectl's client-side apply keeps the last applied object in.
+const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// Whether a managedFields entry belongs to a writer whose fields Flux takes
+/// over: `kubectl` (edit, patch, client-side apply, server-side apply with
+/// force), `before-first-apply` (what the API server names fields written
+/// before the first server-side apply) and this controller's own pre-SSA
+/// updates. Their fields become ours, so removing a field from Git removes
+/// it from the cluster instead of leaving it behind, owned by someone else.
+fn taken_over(entry: &ManagedFieldsEntry) -> bool {
+    if entry.subresource.as_deref().is_some_and(|s| !s.is_empty()) {
+        return false;
+    }
+    let manager = entry.manager.as_deref().unwrap_or_default();
+    match entry.operation.as_deref() {
+        Some("Update") => {
+            manager.starts_with("kubectl")
+                || manager == "before-first-apply"
+                || manager == FIELD_MANAGER
+        }
+        Some("Apply") => manager.starts_with("kubectl"),
+        _ => false,
+    }
+}
+
+/// Union of two managedFields `fieldsV1` trees.
+fn merge_fields(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(k) {
+                    Some(existing) => merge_fields(existing, v),
+                    None => {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, from) if slot.is_null() => *slot = from.clone(),
+        _ => {}
+    }
+}
+
+/// The JSON patch that hands the fields of kubectl-like managers (see
+/// [`taken_over`]) to our apply entry and drops kubectl's last-applied
+/// annotation, or `None` when there is nothing to take over.
+fn takeover_patch(obj: &DynamicObject) -> Option<json_patch::Patch> {
+    let entries = obj.metadata.managed_fields.as_deref().unwrap_or_default();
+    let has_last_applied = obj
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(LAST_APPLIED_ANNOTATION));
+    if !entries.iter().any(taken_over) && !has_last_applied {
+        return None;
+    }
+    let mut kept = Vec::new();
+    let mut ours: Option<ManagedFieldsEntry> = None;
+    let mut moved = Value::Null;
+    for entry in entries {
+        if taken_over(entry) {
+            if let Some(f) = &entry.fields_v1 {
+                merge_fields(&mut moved, &f.0);
+            }
+        } else if entry.manager.as_deref() == Some(FIELD_MANAGER)
+            && entry.operation.as_deref() == Some("Apply")
+            && ours.is_none()
+        {
+            ours = Some(entry.clone());
+        } else {
+            kept.push(entry.clone());
+        }
+    }
+    if !moved.is_null() {
+        let mut entry = ours.take().unwrap_or_else(|| ManagedFieldsEntry {
+            api_version: obj.types.as_ref().map(|t| t.api_version.clone()),
+            fields_type: Some("FieldsV1".into()),
+            manager: Some(FIELD_MANAGER.into()),
+            operation: Some("Apply".into()),
+            time: entries.iter().find_map(|e| e.time.clone()),
+            ..Default::default()
+        });
+        let mut fields = entry.fields_v1.take().map(|f| f.0).unwrap_or(Value::Null);
+        merge_fields(&mut fields, &moved);
+        entry.fields_v1 = Some(FieldsV1(fields));
+        ours = Some(entry);
+    }
+    kept.extend(ours);
+    let mut ops = vec![serde_json::json!({
+        "op": "replace", "path": "/metadata/managedFields", "value": kept,
+    })];
+    if has_last_applied {
+        ops.push(serde_json::json!({
+            "op": "remove",
+            "path": format!("/metadata/annotations/{}", LAST_APPLIED_ANNOTATION.replace('~', "~0").replace('/', "~1")),
+        }));
+    }
+    serde_json::from_value(Value::Array(ops)).ok()
 }
 
 async fn wait_deleted(api: &Api<DynamicObject>, name: &str) {

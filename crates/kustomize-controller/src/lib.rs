@@ -25,8 +25,14 @@ pub const OWNER_NAMESPACE_LABEL: &str = "kustomize.toolkit.fluxcd.io/namespace";
 
 /// Runs the reconcile loop until shutdown.
 pub async fn run(manager: Manager, options: Options) -> anyhow::Result<()> {
-    let ctx = kustomization::Context::new(
+    let clients = weir_runtime::client::ClientFactory::new(
+        manager.config.clone(),
         manager.client.clone(),
+        options.insecure_kubeconfig_exec,
+        options.insecure_kubeconfig_tls,
+    );
+    let ctx = kustomization::Context::new(
+        clients,
         manager.recorder.clone(),
         manager.metrics.clone(),
         kustomization::Config::from_options(&options),

@@ -46,4 +46,18 @@ pub struct Options {
     /// The longest delay before retrying a failed reconcile.
     #[arg(long, default_value = "15m", value_parser = duration::parse_flag)]
     pub max_retry_delay: Duration,
+
+    /// The service account impersonated by Kustomizations that name none
+    /// (Flux's lockdown setting); empty: act as the controller.
+    #[arg(long, default_value = "")]
+    pub default_service_account: String,
+
+    /// Allow kubeconfigs from `spec.kubeConfig` to run programs (exec
+    /// credential plugins and auth providers).
+    #[arg(long, default_value_t = false)]
+    pub insecure_kubeconfig_exec: bool,
+
+    /// Allow kubeconfigs from `spec.kubeConfig` to skip TLS verification.
+    #[arg(long, default_value_t = false)]
+    pub insecure_kubeconfig_tls: bool,
 }

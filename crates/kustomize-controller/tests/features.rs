@@ -296,3 +296,80 @@ async fn suspend_and_health_check_failure() {
         .unwrap();
     assert_eq!(healthy.status, "False");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cel_health_checks_and_ready_expr() {
+    let client = weir_test_support::client().await.unwrap();
+    let ns = TestNamespace::new(&client, "ks-cel").await.unwrap();
+    let server = GitServer::start(GitServerOptions::default()).unwrap();
+    let repo = server.repo("app").unwrap();
+    let cm = |state: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gate\ndata:\n  state: {state}\n"
+        )
+    };
+    repo.commit(
+        "main",
+        &[("app/cm.yaml", Entry::File(cm("broken").as_bytes()))],
+        "broken",
+    )
+    .unwrap();
+    let _controllers = start(&ns).await;
+    git_repository(&ns, "app", &server.http_url("app")).await;
+    let spec = |prefix: &str, current: &str| {
+        serde_json::json!({
+            "interval": "10m", "path": "./app", "prune": true, "targetNamespace": ns.name(),
+            "namePrefix": prefix, "wait": true, "timeout": "10m",
+            "sourceRef": {"kind": "GitRepository", "name": "app"},
+            "healthCheckExprs": [{"apiVersion": "v1", "kind": "ConfigMap",
+                "current": current, "failed": "data.state == 'broken'"}],
+        })
+    };
+    kustomization(&ns, "cel", spec("cel-", "data.state == 'ok'")).await;
+    let mut gated = spec("gated-", "true");
+    gated["dependsOn"] = serde_json::json!([{"name": "cel",
+        "readyExpr": "dep.metadata.name == 'cel' && dep.status.?lastAppliedRevision.orValue('') != ''"}]);
+    kustomization(&ns, "gated", gated).await;
+    kustomization(&ns, "invalid", spec("invalid-", "data.state ==")).await;
+    let api = ns.api::<Kustomization>();
+
+    // `failed` is true: HealthCheckFailed at once, not after the 10m timeout.
+    let ks = wait_ks(&api, "cel", failed_with("HealthCheckFailed")).await;
+    let (_, _, message) = ready(&ks).unwrap();
+    assert!(
+        message.contains("cel-gate") && message.contains("Failed"),
+        "{message}"
+    );
+    let ks = wait_ks(&api, "gated", failed_with("DependencyNotReady")).await;
+    let (_, _, message) = ready(&ks).unwrap();
+    assert!(message.contains("readyExpr"), "{message}");
+    assert!(
+        ns.api::<ConfigMap>()
+            .get_opt("gated-gate")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // An expression that does not compile stalls, and nothing is applied.
+    let ks = wait_ks(&api, "invalid", failed_with("InvalidCELExpression")).await;
+    let (_, _, message) = ready(&ks).unwrap();
+    assert!(message.contains("healthCheckExprs"), "{message}");
+    assert!(
+        ns.api::<ConfigMap>()
+            .get_opt("invalid-gate")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // `current` becomes true: Ready, and the readyExpr lets the dependent go.
+    let c2 = repo
+        .commit(
+            "main",
+            &[("app/cm.yaml", Entry::File(cm("ok").as_bytes()))],
+            "ok",
+        )
+        .unwrap();
+    wait_ks(&api, "cel", applied(format!("main@sha1:{c2}"))).await;
+    wait_ks(&api, "gated", applied(format!("main@sha1:{c2}"))).await;
+}

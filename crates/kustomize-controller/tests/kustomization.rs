@@ -142,10 +142,22 @@ async fn push_applies_updates_and_prunes() {
         "unchanged object rewritten"
     );
 
-    // Drift: a managed field changed by hand is restored.
-    cms.patch("web-config", &PatchParams::apply("kubectl-edit").force(), &Patch::Apply(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"color": "hacked"}})))
-        .await
-        .unwrap();
+    // Drift: a managed field changed with the real kubectl is restored.
+    kubectl(&[
+        "patch",
+        "configmap",
+        "web-config",
+        "-n",
+        ns.name(),
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"color":"hacked"}}"#,
+    ]);
+    assert_eq!(
+        cms.get("web-config").await.unwrap().data.unwrap()["color"],
+        "hacked"
+    );
     api.patch("app", &PatchParams::default(), &Patch::Merge(serde_json::json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "drift"}}})))
         .await
         .unwrap();

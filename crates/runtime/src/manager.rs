@@ -21,6 +21,9 @@ use crate::probes::{self, Readiness};
 pub struct Manager {
     pub name: String,
     pub client: kube::Client,
+    /// The configuration `client` was built from, for clients that
+    /// impersonate or derive from it.
+    pub config: kube::Config,
     pub metrics: Arc<Metrics>,
     pub readiness: Readiness,
     pub recorder: EventRecorder,
@@ -31,7 +34,9 @@ pub struct Manager {
 pub async fn start(name: &str, options: &RuntimeOptions) -> anyhow::Result<Manager> {
     limit_malloc_arenas();
     crate::logging::init(options.log_level, options.log_encoding)?;
-    let client = crate::client::client().await?;
+    let config = crate::client::config().await?;
+    let client = kube::Client::try_from(config.clone())
+        .map_err(|e| anyhow::anyhow!("building the Kubernetes client: {e}"))?;
     let metrics = Arc::new(Metrics::new(name));
     let readiness = Readiness::default();
     serve(
@@ -50,6 +55,7 @@ pub async fn start(name: &str, options: &RuntimeOptions) -> anyhow::Result<Manag
     Ok(Manager {
         name: name.to_owned(),
         client,
+        config,
         metrics,
         readiness,
         recorder,

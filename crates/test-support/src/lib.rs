@@ -25,6 +25,12 @@ static READY_CLUSTER: OnceCell<std::path::PathBuf> = OnceCell::const_new();
 /// A client for the local control plane, started if absent, with Weir's CRDs
 /// installed and established.
 pub async fn client() -> anyhow::Result<kube::Client> {
+    kube::Client::try_from(config().await?).context("building the Kubernetes client")
+}
+
+/// The client configuration of the local control plane (started and given
+/// Weir's CRDs on first use).
+pub async fn config() -> anyhow::Result<kube::Config> {
     let kubeconfig = READY_CLUSTER
         .get_or_try_init(|| async {
             let info = tokio::task::spawn_blocking(cluster::up)
@@ -36,5 +42,5 @@ pub async fn client() -> anyhow::Result<kube::Client> {
             anyhow::Ok(info.kubeconfig)
         })
         .await?;
-    weir_runtime::client::client_from_kubeconfig(kubeconfig).await
+    weir_runtime::client::config_from_kubeconfig(kubeconfig).await
 }

@@ -8,7 +8,8 @@
 
 mod reconcile;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt as _;
@@ -22,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::UnboundedReceiverStream;
 use weir_api::kustomize::v1::Kustomization;
 use weir_runtime::backoff::RetryBackoff;
+use weir_runtime::client::ClientFactory;
 use weir_runtime::events::EventRecorder;
 use weir_runtime::metrics::Metrics;
 
@@ -42,6 +44,8 @@ pub struct Config {
     pub artifact_stream_addr: Option<String>,
     pub min_retry_delay: Duration,
     pub max_retry_delay: Duration,
+    /// Impersonated when a Kustomization names no service account.
+    pub default_service_account: Option<String>,
 }
 
 impl Config {
@@ -56,23 +60,31 @@ impl Config {
                 .then(|| o.artifact_stream_addr.clone()),
             min_retry_delay: o.min_retry_delay,
             max_retry_delay: o.max_retry_delay,
+            default_service_account: (!o.default_service_account.is_empty())
+                .then(|| o.default_service_account.clone()),
         }
     }
 }
 
 pub struct Context {
+    /// The controller's own client: Kustomizations, sources, secrets.
     pub client: kube::Client,
     pub recorder: EventRecorder,
     pub metrics: Arc<Metrics>,
     pub config: Config,
-    pub applier: Applier,
+    /// Clients that apply: the controller's own, an impersonated service
+    /// account's, or a remote cluster's.
+    clients: ClientFactory,
+    /// Appliers by target (cluster and identity), each with the discovery
+    /// cache of its cluster.
+    appliers: Mutex<HashMap<String, Arc<Applier>>>,
     http: reqwest::Client,
     retries: RetryBackoff,
 }
 
 impl Context {
     pub fn new(
-        client: kube::Client,
+        clients: ClientFactory,
         recorder: EventRecorder,
         metrics: Arc<Metrics>,
         config: Config,
@@ -82,14 +94,49 @@ impl Context {
             .build()
             .map_err(|e| anyhow::anyhow!("building the artifact HTTP client: {e}"))?;
         Ok(Arc::new(Self {
-            applier: Applier::new(client.clone()),
             retries: RetryBackoff::new(config.min_retry_delay, config.max_retry_delay),
-            client,
+            client: clients.base().clone(),
+            clients,
+            appliers: Mutex::default(),
             recorder,
             metrics,
             config,
             http,
         }))
+    }
+
+    /// The applier acting in `kubeconfig`'s cluster (else this one) as
+    /// `service_account` (else the controller). Appliers of one cluster
+    /// share its discovery cache.
+    pub async fn applier(
+        &self,
+        kubeconfig: Option<&[u8]>,
+        service_account: Option<(&str, &str)>,
+    ) -> anyhow::Result<Arc<Applier>> {
+        let (client, cluster) = self.clients.client(kubeconfig, service_account).await?;
+        let key = format!(
+            "{cluster}|{}",
+            service_account
+                .map(|(ns, n)| format!("{ns}/{n}"))
+                .unwrap_or_default()
+        );
+        let mut appliers = self
+            .appliers
+            .lock()
+            .map_err(|_| anyhow::anyhow!("applier cache poisoned"))?;
+        if let Some(a) = appliers.get(&key) {
+            return Ok(a.clone());
+        }
+        let kinds = appliers
+            .iter()
+            .find(|(k, _)| k.split('|').next() == Some(cluster.as_str()))
+            .map(|(_, a)| a.kinds());
+        if appliers.len() >= 256 {
+            appliers.clear();
+        }
+        let applier = Arc::new(Applier::new(client, kinds));
+        appliers.insert(key, applier.clone());
+        Ok(applier)
     }
 }
 

@@ -26,7 +26,7 @@ use weir_runtime::events::Event;
 use weir_runtime::metrics::ReconcileResult;
 
 use super::{Context, KIND};
-use crate::apply::{AppliedObject, Change, kube_message, stale};
+use crate::apply::{AppliedObject, Applier, Change, kube_message, stale};
 use crate::build;
 use crate::source::{self, SourceError};
 use crate::{CONTROLLER_NAME, OWNER_NAME_LABEL, OWNER_NAMESPACE_LABEL};
@@ -286,8 +286,9 @@ async fn run_steps(
 
     let interval = parse_duration(Some(&ks.spec.interval), Duration::from_secs(600));
     let timeout = parse_duration(ks.spec.timeout.as_deref(), interval);
-    let applied = ctx
-        .applier
+    let checks = health_check_exprs(ks)?;
+    let applier = target_applier(ks, ctx).await?;
+    let applied = applier
         .apply_all(objects, ks.spec.force == Some(true), timeout)
         .await
         .map_err(|e| Failure::new(ks_api::RECONCILIATION_FAILED_REASON, e.0))?;
@@ -303,7 +304,7 @@ async fn run_steps(
     });
 
     let pruned = if ks.spec.prune {
-        ctx.applier
+        applier
             .prune(&stale(&old_entries, &entries), (&name, &namespace))
             .await
             .map_err(|e| Failure::new(ks_api::PRUNE_FAILED_REASON, e.0))?
@@ -311,7 +312,7 @@ async fn run_steps(
         Vec::new()
     };
 
-    let healthy = health(ks, ctx, &applied, timeout).await?;
+    let healthy = health(ks, &applier, &checks, &applied, timeout).await?;
     let changes = applied
         .iter()
         .filter_map(|a| match a.change {
@@ -345,17 +346,31 @@ async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Fai
                 )
             });
         }
+        // A readyExpr replaces the built-in check (Flux without the
+        // AdditiveCELDependencyCheck gate); it does not compile: stall.
+        let expr = match dep.ready_expr.as_deref().filter(|e| !e.trim().is_empty()) {
+            Some(e) => Some(weir_kstatus::cel::ReadyExpr::new(e).map_err(|err| Failure {
+                stalled: true,
+                ..Failure::new(
+                    meta::INVALID_CEL_EXPRESSION_REASON,
+                    format!("invalid readyExpr of dependency '{ns}/{}': {err}", dep.name),
+                )
+            })?),
+            None => None,
+        };
         let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &ns);
-        let ready = match api.get_opt(&dep.name).await {
-            Ok(Some(d)) => {
-                let conds = d
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.conditions.clone())
-                    .unwrap_or_default();
-                conditions::is_ready_for(&conds, d.metadata.generation)
+        let not_ready = |message: String| Failure {
+            requeue: Some(ctx.config.requeue_dependency),
+            ..Failure::new(ks_api::DEPENDENCY_NOT_READY_REASON, message)
+        };
+        let d = match api.get_opt(&dep.name).await {
+            Ok(Some(d)) => d,
+            Ok(None) => {
+                return Err(not_ready(format!(
+                    "dependency '{ns}/{}' not found",
+                    dep.name
+                )));
             }
-            Ok(None) => false,
             Err(e) => {
                 return Err(Failure::new(
                     ks_api::DEPENDENCY_NOT_READY_REASON,
@@ -363,23 +378,131 @@ async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Fai
                 ));
             }
         };
-        if !ready {
-            return Err(Failure {
-                requeue: Some(ctx.config.requeue_dependency),
-                ..Failure::new(
-                    ks_api::DEPENDENCY_NOT_READY_REASON,
-                    format!("dependency '{ns}/{}' is not ready", dep.name),
-                )
-            });
+        match expr {
+            Some(expr) => {
+                let (this, that) = match (serde_json::to_value(ks), serde_json::to_value(&d)) {
+                    (Ok(a), Ok(b)) => (a, b),
+                    _ => {
+                        return Err(not_ready(format!(
+                            "dependency '{ns}/{}': not serialisable",
+                            dep.name
+                        )));
+                    }
+                };
+                match expr.evaluate(&this, &that) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(not_ready(weir_kstatus::cel::not_ready_message(&format!(
+                            "{ns}/{}",
+                            dep.name
+                        ))));
+                    }
+                    Err(e) => {
+                        return Err(not_ready(format!(
+                            "dependency '{ns}/{}': readyExpr: {e}",
+                            dep.name
+                        )));
+                    }
+                }
+            }
+            None => {
+                let conds = d
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.clone())
+                    .unwrap_or_default();
+                if !conditions::is_ready_for(&conds, d.metadata.generation) {
+                    return Err(not_ready(format!(
+                        "dependency '{ns}/{}' is not ready",
+                        dep.name
+                    )));
+                }
+            }
         }
     }
     Ok(())
 }
 
+/// The applier for the Kustomization's target: the cluster of
+/// `spec.kubeConfig` (else this one), acting as `spec.serviceAccountName`
+/// (else the controller's `--default-service-account`, else itself).
+async fn target_applier(ks: &Kustomization, ctx: &Context) -> Result<Arc<Applier>, Failure> {
+    let namespace = ks.namespace().unwrap_or_default();
+    let kubeconfig = match &ks.spec.kube_config {
+        None => None,
+        Some(k) => Some(remote_kubeconfig(k, &namespace, ctx).await?),
+    };
+    let account = ks
+        .spec
+        .service_account_name
+        .clone()
+        .filter(|s| !s.is_empty())
+        .or_else(|| ctx.config.default_service_account.clone());
+    ctx.applier(
+        kubeconfig.as_deref(),
+        account.as_deref().map(|a| (namespace.as_str(), a)),
+    )
+    .await
+    .map_err(|e| {
+        Failure::new(
+            ks_api::RECONCILIATION_FAILED_REASON,
+            format!("failed to build the Kubernetes client: {e:#}"),
+        )
+    })
+}
+
+/// The kubeconfig bytes `spec.kubeConfig.secretRef` points at (key
+/// `value`, else `value.yaml`, unless the reference names one).
+async fn remote_kubeconfig(
+    reference: &meta::KubeConfigReference,
+    namespace: &str,
+    ctx: &Context,
+) -> Result<Vec<u8>, Failure> {
+    let Some(secret_ref) = &reference.secret_ref else {
+        return Err(Failure {
+            stalled: true,
+            ..Failure::new(
+                ks_api::RECONCILIATION_FAILED_REASON,
+                "spec.kubeConfig.configMapRef (cloud provider authentication) is not supported; use spec.kubeConfig.secretRef",
+            )
+        });
+    };
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), namespace);
+    let secret = api.get(&secret_ref.name).await.map_err(|e| {
+        Failure::new(
+            ks_api::RECONCILIATION_FAILED_REASON,
+            format!(
+                "failed to get kubeconfig secret '{namespace}/{}': {}",
+                secret_ref.name,
+                kube_message(&e)
+            ),
+        )
+    })?;
+    let mut data = secret.data.unwrap_or_default();
+    let keys: Vec<&str> = match secret_ref.key.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => vec![k],
+        None => vec!["value", "value.yaml"],
+    };
+    keys.iter()
+        .find_map(|k| data.remove(*k))
+        .map(|b| b.0)
+        .ok_or_else(|| {
+            Failure::new(
+                ks_api::RECONCILIATION_FAILED_REASON,
+                format!(
+                    "kubeconfig secret '{namespace}/{}' has no key {}",
+                    secret_ref.name,
+                    keys.join(" or ")
+                ),
+            )
+        })
+}
+
 /// Health: every applied object with `wait`, else the listed `healthChecks`.
 async fn health(
     ks: &Kustomization,
-    ctx: &Context,
+    applier: &Applier,
+    checks: &weir_kstatus::cel::HealthChecks,
     applied: &[AppliedObject],
     timeout: Duration,
 ) -> Result<Option<bool>, Failure> {
@@ -407,8 +530,8 @@ async fn health(
     } else {
         return Ok(None);
     };
-    ctx.applier
-        .wait_current(&targets, timeout)
+    applier
+        .wait_current(&targets, checks, timeout)
         .await
         .map(|()| Some(true))
         .map_err(|m| {
@@ -417,6 +540,28 @@ async fn health(
                 format!("Health check failed after {timeout:?}: {m}"),
             )
         })
+}
+
+/// `spec.healthCheckExprs` compiled; an expression that does not compile
+/// stalls the Kustomization until its spec changes.
+fn health_check_exprs(ks: &Kustomization) -> Result<weir_kstatus::cel::HealthChecks, Failure> {
+    let exprs = ks.spec.health_check_exprs.as_deref().unwrap_or_default();
+    weir_kstatus::cel::HealthChecks::new(exprs.iter().map(|c| {
+        weir_kstatus::cel::CustomHealthCheck {
+            api_version: &c.api_version,
+            kind: c.kind.as_deref(),
+            current: &c.current,
+            in_progress: c.in_progress.as_deref(),
+            failed: c.failed.as_deref(),
+        }
+    }))
+    .map_err(|e| Failure {
+        stalled: true,
+        ..Failure::new(
+            meta::INVALID_CEL_EXPRESSION_REASON,
+            format!("invalid spec.healthCheckExprs: {e}"),
+        )
+    })
 }
 
 /// SOPS keys from `decryption.secretRef`, when decryption is configured.
@@ -596,10 +741,27 @@ async fn finalize(
             .and_then(|s| s.inventory.as_ref())
             .map(|i| i.entries.clone())
             .unwrap_or_default();
-        ctx.applier
-            .prune(&entries, (&name, &namespace))
-            .await
-            .map_err(|e| anyhow::anyhow!("deleting the applied objects: {e}"))?;
+        // Without a client for the target (its kubeconfig Secret or
+        // service account is gone) nothing can be deleted; as Flux does,
+        // say so and let the Kustomization go rather than block it forever.
+        match target_applier(ks, ctx).await {
+            Ok(applier) => {
+                applier
+                    .prune(&entries, (&name, &namespace))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("deleting the applied objects: {e}"))?;
+            }
+            Err(f) => {
+                tracing::warn!(%namespace, %name, "objects not deleted: {}", f.message);
+                ctx.recorder.publish(
+                    ks,
+                    Event::error(
+                        ks_api::PRUNE_FAILED_REASON,
+                        format!("applied objects not deleted: {}", f.message),
+                    ),
+                );
+            }
+        }
     }
     ctx.metrics.forget(KIND, &namespace, &name);
     ctx.retries.reset_for(ks);

@@ -30,6 +30,14 @@ impl Drop for Controllers {
 }
 
 pub async fn start(ns: &TestNamespace) -> Controllers {
+    start_with(ns, |_| {}).await
+}
+
+/// [`start`] with kustomize-controller's configuration adjusted by `tune`.
+pub async fn start_with(
+    ns: &TestNamespace,
+    tune: impl FnOnce(&mut weir_kustomize_controller::kustomization::Config),
+) -> Controllers {
     let client = ns.client().clone();
     let storage = tempfile::tempdir().unwrap();
     let servers = weir_source_controller::start_servers(
@@ -56,19 +64,28 @@ pub async fn start(ns: &TestNamespace) -> Controllers {
             max_retry_delay: Duration::from_secs(4),
         },
     );
-    let ks_ctx = weir_kustomize_controller::kustomization::Context::new(
+    let mut config = weir_kustomize_controller::kustomization::Config {
+        namespace: Some(ns.name().to_owned()),
+        concurrency: 4,
+        no_cross_namespace_refs: false,
+        requeue_dependency: Duration::from_secs(1),
+        artifact_stream_addr: Some(format!("http://{}", servers.grpc_addr)),
+        min_retry_delay: Duration::from_millis(500),
+        max_retry_delay: Duration::from_secs(4),
+        default_service_account: None,
+    };
+    tune(&mut config);
+    let clients = weir_runtime::client::ClientFactory::new(
+        weir_test_support::config().await.unwrap(),
         client.clone(),
+        false,
+        false,
+    );
+    let ks_ctx = weir_kustomize_controller::kustomization::Context::new(
+        clients,
         EventRecorder::new(client.clone(), "kustomize-controller", None),
         Arc::new(Metrics::new("kustomize-controller")),
-        weir_kustomize_controller::kustomization::Config {
-            namespace: Some(ns.name().to_owned()),
-            concurrency: 4,
-            no_cross_namespace_refs: false,
-            requeue_dependency: Duration::from_secs(1),
-            artifact_stream_addr: Some(format!("http://{}", servers.grpc_addr)),
-            min_retry_delay: Duration::from_millis(500),
-            max_retry_delay: Duration::from_secs(4),
-        },
+        config,
     )
     .unwrap();
     Controllers {
@@ -171,4 +188,33 @@ pub fn applied(rev: String) -> impl Fn(&Kustomization) -> bool {
                 .and_then(|s| s.last_applied_revision.as_deref())
                 == Some(rev.as_str())
     }
+}
+
+/// Runs the real kubectl (built with the local control plane) against it;
+/// returns stdout, panics with stderr on failure.
+pub fn kubectl(args: &[&str]) -> String {
+    kubectl_with_input(args, None)
+}
+
+pub fn kubectl_with_input(args: &[&str], input: Option<&str>) -> String {
+    use std::io::Write as _;
+    let mut command = weir_test_support::cluster::kubectl_command().unwrap();
+    command
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(input) = input {
+        stdin.write_all(input.as_bytes()).unwrap();
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
