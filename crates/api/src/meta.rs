@@ -254,6 +254,48 @@ pub struct Snapshot {
     pub total_reconciliations: i64,
 }
 
+/// Snapshots a reconciliation history keeps, newest first.
+pub const MAX_HISTORY: usize = 5;
+
+/// Records one reconciliation in `history` (newest first, at most
+/// [`MAX_HISTORY`] entries): a snapshot with the same digest and status is
+/// counted again and moved to the front; otherwise a new one is put there
+/// and the oldest dropped.
+pub fn upsert_history(
+    history: &mut Vec<Snapshot>,
+    digest: &str,
+    now: Time,
+    duration: &str,
+    status: &str,
+    metadata: Option<BTreeMap<String, String>>,
+) {
+    if let Some(i) = history
+        .iter()
+        .position(|s| s.digest == digest && s.last_reconciled_status == status)
+    {
+        let mut snapshot = history.remove(i);
+        snapshot.last_reconciled = now;
+        snapshot.last_reconciled_duration = duration.to_owned();
+        snapshot.total_reconciliations += 1;
+        snapshot.metadata = metadata;
+        history.insert(0, snapshot);
+        return;
+    }
+    history.insert(
+        0,
+        Snapshot {
+            digest: digest.to_owned(),
+            first_reconciled: now.clone(),
+            last_reconciled: now,
+            last_reconciled_duration: duration.to_owned(),
+            last_reconciled_status: status.to_owned(),
+            metadata,
+            total_reconciliations: 1,
+        },
+    );
+    history.truncate(MAX_HISTORY);
+}
+
 // ---------------------------------------------------------------------------
 // Cross-namespace access control (fluxcd/pkg apis/acl)
 // ---------------------------------------------------------------------------
@@ -440,6 +482,66 @@ pub struct CustomHealthCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_counts_repeats_and_keeps_five() {
+        let t = |s: i64| Time(k8s_openapi::jiff::Timestamp::from_second(s).unwrap());
+        let mut h = Vec::new();
+        upsert_history(
+            &mut h,
+            "sha256:a",
+            t(1),
+            "1s",
+            "ReconciliationSucceeded",
+            None,
+        );
+        upsert_history(
+            &mut h,
+            "sha256:a",
+            t(2),
+            "2s",
+            "ReconciliationSucceeded",
+            None,
+        );
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].total_reconciliations, 2);
+        assert_eq!(
+            (h[0].first_reconciled.clone(), h[0].last_reconciled.clone()),
+            (t(1), t(2))
+        );
+        // Same digest, other outcome: a snapshot of its own.
+        upsert_history(&mut h, "sha256:a", t(3), "1s", "HealthCheckFailed", None);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[0].last_reconciled_status, "HealthCheckFailed");
+        // Back to the first: it moves to the front.
+        upsert_history(
+            &mut h,
+            "sha256:a",
+            t(4),
+            "1s",
+            "ReconciliationSucceeded",
+            None,
+        );
+        assert_eq!(
+            (
+                h[0].total_reconciliations,
+                h[1].last_reconciled_status.as_str()
+            ),
+            (3, "HealthCheckFailed")
+        );
+        for (i, d) in ["b", "c", "d", "e", "f"].iter().enumerate() {
+            upsert_history(
+                &mut h,
+                d,
+                t(10 + i as i64),
+                "1s",
+                "ReconciliationSucceeded",
+                None,
+            );
+        }
+        let digests: Vec<&str> = h.iter().map(|s| s.digest.as_str()).collect();
+        assert_eq!(digests, ["f", "e", "d", "c", "b"]);
+    }
 
     fn schema_json<T: JsonSchema>() -> serde_json::Value {
         let generator = schemars::generate::SchemaSettings::openapi3()

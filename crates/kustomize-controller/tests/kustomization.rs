@@ -125,13 +125,23 @@ async fn push_applies_updates_and_prunes() {
     api.patch("app", &PatchParams::default(), &Patch::Merge(serde_json::json!({"metadata": {"annotations": {"reconcile.fluxcd.io/requestedAt": "again"}}})))
         .await
         .unwrap();
-    wait_ks(&api, "app", |ks| {
+    let ks = wait_ks(&api, "app", |ks| {
         ks.status
             .as_ref()
             .and_then(|s| s.last_handled_reconcile_at.as_deref())
             == Some("again")
     })
     .await;
+    // The same build again: its history snapshot is counted once more.
+    let history = ks.status.clone().unwrap().history.unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(history[0].last_reconciled_status, "ReconciliationSucceeded");
+    assert!(history[0].digest.starts_with("sha256:"));
+    assert_eq!(
+        history[0].metadata.as_ref().unwrap()["revision"],
+        format!("main@sha1:{c1}")
+    );
+    assert!(history[0].total_reconciliations >= 2, "{history:?}");
     assert_eq!(
         cms.get("web-config")
             .await
@@ -191,6 +201,13 @@ async fn push_applies_updates_and_prunes() {
         .remove("main", &["app/service.yaml"], "drop service")
         .unwrap();
     let ks = wait_ks(&api, "app", applied(format!("main@sha1:{c3}"))).await;
+    // Each new build leads the history.
+    let history = ks.status.clone().unwrap().history.unwrap();
+    assert_eq!(
+        history[0].metadata.as_ref().unwrap()["revision"],
+        format!("main@sha1:{c3}")
+    );
+    assert_eq!(history.len(), 3, "{history:?}");
     assert_eq!(
         ks.status
             .as_ref()

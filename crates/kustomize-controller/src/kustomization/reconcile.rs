@@ -98,7 +98,8 @@ pub async fn reconcile(
         old_status.last_handled_reconcile_at.as_deref(),
     );
 
-    let outcome = run_steps(&ks, &ctx, &mut status).await;
+    let mut digest = None;
+    let outcome = run_steps(&ks, &ctx, &mut status, &mut digest).await;
     let mut conds = status.conditions.take().unwrap_or_default();
     let action = match &outcome {
         Ok(done) => {
@@ -163,6 +164,23 @@ pub async fn reconcile(
             }
         }
     };
+    // The history records each build's outcome: what was built (its
+    // digest), how the reconcile ended (the Ready reason) and when.
+    if let Some(digest) = &digest {
+        let reason = conditions::get(&conds, conditions::READY)
+            .map(|c| c.reason.clone())
+            .unwrap_or_default();
+        let took = Duration::from_millis(started.elapsed().as_millis() as u64);
+        let revision = status.last_attempted_revision.clone().unwrap_or_default();
+        meta::upsert_history(
+            status.history.get_or_insert_default(),
+            digest,
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::now()),
+            &weir_api::duration::format(took),
+            &reason,
+            Some(BTreeMap::from([("revision".to_owned(), revision)])),
+        );
+    }
     status.conditions = Some(conds);
     if status != old_status {
         weir_runtime::status::apply_status(&api, &name, CONTROLLER_NAME, &status).await?;
@@ -205,10 +223,13 @@ pub async fn reconcile(
     Ok(action)
 }
 
+/// The steps of one reconcile. `digest` receives the checksum of the built
+/// objects once the build succeeded (for `status.history`).
 async fn run_steps(
     ks: &Kustomization,
     ctx: &Context,
     status: &mut KustomizationStatus,
+    digest: &mut Option<String>,
 ) -> Result<Applied, Failure> {
     let namespace = ks.namespace().unwrap_or_default();
     let name = ks.name_any();
@@ -283,6 +304,7 @@ async fn run_steps(
         annotations.extend(common.annotations.clone().unwrap_or_default());
     }
     build::add_metadata(&mut objects, &labels, &annotations);
+    *digest = Some(objects_digest(&objects));
 
     let interval = parse_duration(Some(&ks.spec.interval), Duration::from_secs(600));
     let timeout = parse_duration(ks.spec.timeout.as_deref(), interval);
@@ -327,6 +349,20 @@ async fn run_steps(
         pruned,
         healthy,
     })
+}
+
+/// `sha256:<hex>` of the objects as they are applied.
+fn objects_digest(objects: &[Value]) -> String {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    for obj in objects {
+        // serde_json writes maps in key order: equal objects, equal bytes.
+        if let Ok(bytes) = serde_json::to_vec(obj) {
+            hasher.update(&bytes);
+        }
+        hasher.update(b"\n---\n");
+    }
+    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 /// `dependsOn`: every dependency must be Ready for its current generation.
