@@ -373,3 +373,101 @@ async fn cel_health_checks_and_ready_expr() {
     wait_ks(&api, "cel", applied(format!("main@sha1:{c2}"))).await;
     wait_ks(&api, "gated", applied(format!("main@sha1:{c2}"))).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_reach_kubernetes_and_the_events_address() {
+    use k8s_openapi::api::events::v1::Event as KubeEvent;
+    let client = weir_test_support::client().await.unwrap();
+    let ns = TestNamespace::new(&client, "ks-events").await.unwrap();
+    let server = GitServer::start(GitServerOptions::default()).unwrap();
+    let repo = server.repo("app").unwrap();
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n";
+    let c1 = repo
+        .commit(
+            "main",
+            &[("app/cm.yaml", Entry::File(cm.as_bytes()))],
+            "one",
+        )
+        .unwrap();
+    let mut sink = weir_test_support::event_sink::EventSink::start()
+        .await
+        .unwrap();
+    let _controllers = start_with(&ns, Some(&sink.url), |_| {}).await;
+    git_repository(&ns, "app", &server.http_url("app")).await;
+    kustomization(
+        &ns,
+        "app",
+        serde_json::json!({
+            "interval": "10m", "path": "./app", "prune": true, "targetNamespace": ns.name(),
+            "sourceRef": {"kind": "GitRepository", "name": "app"},
+        }),
+    )
+    .await;
+
+    let event = sink.next_for("app").await;
+    assert_eq!(event["involvedObject"]["kind"], "Kustomization");
+    assert_eq!(
+        event["involvedObject"]["apiVersion"],
+        "kustomize.toolkit.fluxcd.io/v1"
+    );
+    assert_eq!(event["severity"], "info");
+    assert_eq!(event["reason"], "ReconciliationSucceeded");
+    assert_eq!(
+        event["message"],
+        format!("ConfigMap/{}/settings created", ns.name())
+    );
+    assert_eq!(
+        event["metadata"]["kustomize.toolkit.fluxcd.io/revision"],
+        format!("main@sha1:{c1}")
+    );
+    assert_eq!(event["reportingController"], "kustomize-controller");
+
+    let c2 = repo
+        .commit(
+            "main",
+            &[("app/broken.yaml", Entry::File(b"kind: [\n"))],
+            "broken",
+        )
+        .unwrap();
+    let event = sink.next_for("app").await;
+    assert_eq!(event["severity"], "error");
+    assert_eq!(event["reason"], "BuildFailed");
+    assert!(
+        event["message"].as_str().unwrap().contains("broken.yaml"),
+        "{event}"
+    );
+    assert_eq!(
+        event["metadata"]["kustomize.toolkit.fluxcd.io/revision"],
+        format!("main@sha1:{c2}")
+    );
+
+    // The same on the Kubernetes side (what `kubectl describe` shows).
+    let events = ns.api::<KubeEvent>();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = events
+            .list(&kube::api::ListParams::default())
+            .await
+            .unwrap();
+        let find = |reason: &str| {
+            list.items.iter().find(|e| {
+                e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("app")
+                    && e.reason.as_deref() == Some(reason)
+            })
+        };
+        if let (Some(ok), Some(failed)) = (find("ReconciliationSucceeded"), find("BuildFailed")) {
+            assert_eq!(ok.type_.as_deref(), Some("Normal"));
+            assert_eq!(failed.type_.as_deref(), Some("Warning"));
+            assert_eq!(
+                ok.reporting_controller.as_deref(),
+                Some("kustomize-controller")
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "Kubernetes Events missing"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

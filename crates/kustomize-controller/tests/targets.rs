@@ -267,7 +267,7 @@ async fn remote_cluster_from_kubeconfig_secret() {
 async fn cross_namespace_source_refused_when_disallowed() {
     let client = weir_test_support::client().await.unwrap();
     let ns = TestNamespace::new(&client, "ks-xns").await.unwrap();
-    let _controllers = start_with(&ns, |c| c.no_cross_namespace_refs = true).await;
+    let _controllers = start_with(&ns, None, |c| c.no_cross_namespace_refs = true).await;
     let mut s = spec(&ns, "app", "./app");
     s["sourceRef"]["namespace"] = "flux-system".into();
     kustomization(&ns, "other", s).await;

@@ -8,44 +8,9 @@ use std::time::{Duration, Instant};
 use common::*;
 use k8s_openapi::api::events::v1::Event as KubeEvent;
 use kube::api::ListParams;
-use tokio::sync::mpsc;
 use weir_test_support::TestNamespace;
+use weir_test_support::event_sink::EventSink;
 use weir_test_support::git_server::{Entry, GitServer, GitServerOptions};
-
-async fn sink() -> (String, mpsc::UnboundedReceiver<serde_json::Value>) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let app = axum::Router::new().route(
-        "/",
-        axum::routing::post(move |axum::Json(v): axum::Json<serde_json::Value>| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send(v);
-                "ok"
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/"), rx)
-}
-
-async fn next_event(
-    rx: &mut mpsc::UnboundedReceiver<serde_json::Value>,
-    name: &str,
-) -> serde_json::Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let event = tokio::time::timeout(left, rx.recv())
-            .await
-            .expect("no event in time")
-            .expect("sink closed");
-        if event["involvedObject"]["name"] == name {
-            return event;
-        }
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_reach_kubernetes_and_the_events_address() {
@@ -60,11 +25,11 @@ async fn events_reach_kubernetes_and_the_events_address() {
     let commit = repo
         .commit("main", &[("a.yaml", Entry::File(b"a: 1\n"))], "one")
         .unwrap();
-    let (addr, mut rx) = sink().await;
+    let mut sink = EventSink::start().await.unwrap();
     let _controller = start(
         &ns,
         Settings {
-            events_addr: Some(addr),
+            events_addr: Some(sink.url.clone()),
             ..Default::default()
         },
     )
@@ -74,7 +39,7 @@ async fn events_reach_kubernetes_and_the_events_address() {
     let url = server.http_url("app");
     create(&ns, "good", serde_json::json!({"url": url, "interval": "10m", "ref": {"branch": "main"}, "secretRef": {"name": "right"}})).await;
 
-    let event = next_event(&mut rx, "good").await;
+    let event = sink.next_for("good").await;
     let revision = format!("main@sha1:{commit}");
     assert_eq!(event["involvedObject"]["kind"], "GitRepository");
     assert_eq!(
@@ -107,7 +72,7 @@ async fn events_reach_kubernetes_and_the_events_address() {
     );
 
     create(&ns, "bad", serde_json::json!({"url": url, "interval": "10m", "ref": {"branch": "main"}, "secretRef": {"name": "wrong"}})).await;
-    let event = next_event(&mut rx, "bad").await;
+    let event = sink.next_for("bad").await;
     assert_eq!(event["severity"], "error");
     assert_eq!(event["reason"], "AuthenticationFailed");
     assert!(

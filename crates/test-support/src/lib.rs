@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod crds;
+pub mod event_sink;
 pub mod git_server;
 mod lock;
 mod namespace;

@@ -44,6 +44,9 @@ struct Failure {
     requeue: Option<Duration>,
     /// A spec problem: wait for a change.
     stalled: bool,
+    /// Waiting on something else (a dependency, the source's first
+    /// artifact) rather than failing: logged, no event, as in Flux.
+    waiting: bool,
 }
 
 impl Failure {
@@ -53,6 +56,7 @@ impl Failure {
             message: message.into(),
             requeue: None,
             stalled: false,
+            waiting: false,
         }
     }
 }
@@ -203,7 +207,7 @@ pub async fn reconcile(
                 conditions::READY,
             )
             .is_some_and(|c| c.reason == f.reason && c.message == f.message);
-            if !repeated && f.reason != ks_api::DEPENDENCY_NOT_READY_REASON {
+            if !repeated && !f.waiting {
                 let mut event = Event::error(f.reason, f.message.clone());
                 if let Some(rev) = &status.last_attempted_revision {
                     event = event.with("revision", rev.clone());
@@ -241,6 +245,7 @@ async fn run_steps(
         .map_err(|e| match e {
             SourceError::NotReady(m) => Failure {
                 requeue: Some(ctx.config.requeue_dependency.min(Duration::from_secs(30))),
+                waiting: true,
                 ..Failure::new(ks_api::ARTIFACT_FAILED_REASON, m)
             },
             SourceError::Invalid(m) => Failure {
@@ -397,6 +402,7 @@ async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Fai
         let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &ns);
         let not_ready = |message: String| Failure {
             requeue: Some(ctx.config.requeue_dependency),
+            waiting: true,
             ..Failure::new(ks_api::DEPENDENCY_NOT_READY_REASON, message)
         };
         let d = match api.get_opt(&dep.name).await {

@@ -30,12 +30,14 @@ impl Drop for Controllers {
 }
 
 pub async fn start(ns: &TestNamespace) -> Controllers {
-    start_with(ns, |_| {}).await
+    start_with(ns, None, |_| {}).await
 }
 
-/// [`start`] with kustomize-controller's configuration adjusted by `tune`.
+/// [`start`] with kustomize-controller's events also POSTed to
+/// `events_addr` and its configuration adjusted by `tune`.
 pub async fn start_with(
     ns: &TestNamespace,
+    events_addr: Option<&str>,
     tune: impl FnOnce(&mut weir_kustomize_controller::kustomization::Config),
 ) -> Controllers {
     let client = ns.client().clone();
@@ -83,7 +85,7 @@ pub async fn start_with(
     );
     let ks_ctx = weir_kustomize_controller::kustomization::Context::new(
         clients,
-        EventRecorder::new(client.clone(), "kustomize-controller", None),
+        EventRecorder::new(client.clone(), "kustomize-controller", events_addr),
         Arc::new(Metrics::new("kustomize-controller")),
         config,
     )
