@@ -164,46 +164,16 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     let (reader, writer) = reflector::store();
     let events = weir_runtime::controller::watch_changes(api, writer);
 
-    // Source changes seen through the API server (the fallback path):
-    // GitRepository status updates map to their Kustomizations.
+    // Source changes seen through the API server (the fallback path): a
+    // new artifact revision of any source kind maps to its Kustomizations.
     let (tx, rx) = mpsc::unbounded_channel::<ObjectRef<Kustomization>>();
-    let git = ApiResource::from_gvk(&GroupVersionKind::gvk(
-        "source.toolkit.fluxcd.io",
-        "v1",
-        "GitRepository",
-    ));
-    let git_api: Api<DynamicObject> = match &ctx.config.namespace {
-        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &git),
-        None => Api::all_with(ctx.client.clone(), &git),
-    };
-    {
-        let tx = tx.clone();
-        let reader = reader.clone();
-        let revision = |o: &DynamicObject| {
-            o.data
-                .pointer("/status/artifact/revision")
-                .and_then(|r| r.as_str())
-                .map(|r| {
-                    use std::hash::{DefaultHasher, Hash, Hasher};
-                    let mut h = DefaultHasher::new();
-                    r.hash(&mut h);
-                    h.finish()
-                })
-        };
-        tokio::spawn(async move {
-            let mut stream = std::pin::pin!(
-                watcher(git_api, watcher::Config::default())
-                    .default_backoff()
-                    .applied_objects()
-                    .predicate_filter(revision, Default::default())
-            );
-            while let Some(Ok(repo)) = stream.next().await {
-                let ns = repo.namespace().unwrap_or_default();
-                for r in dependents(&reader, "GitRepository", &ns, &repo.name_any()) {
-                    let _ = tx.send(r);
-                }
-            }
-        });
+    for kind in SOURCE_KINDS {
+        tokio::spawn(watch_source_revisions(
+            ctx.clone(),
+            kind,
+            reader.clone(),
+            tx.clone(),
+        ));
     }
     if let Some(addr) = ctx.config.artifact_stream_addr.clone() {
         tokio::spawn(subscribe(addr, reader.clone(), tx.clone()));
@@ -216,6 +186,61 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
         .run(reconcile::reconcile, error_policy, ctx);
     weir_runtime::controller::drain(results).await;
     Ok(())
+}
+
+/// The kinds a Kustomization's sourceRef may name.
+const SOURCE_KINDS: [&str; 4] = [
+    "GitRepository",
+    "OCIRepository",
+    "Bucket",
+    "ExternalArtifact",
+];
+
+/// Queues the Kustomizations of every `kind` source whose artifact revision
+/// changes, as seen through the API server.
+async fn watch_source_revisions(
+    ctx: Arc<Context>,
+    kind: &'static str,
+    store: Store<Kustomization>,
+    tx: mpsc::UnboundedSender<ObjectRef<Kustomization>>,
+) {
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(
+        "source.toolkit.fluxcd.io",
+        "v1",
+        kind,
+    ));
+    let api: Api<DynamicObject> = match &ctx.config.namespace {
+        Some(ns) => Api::namespaced_with(ctx.client.clone(), ns, &resource),
+        None => Api::all_with(ctx.client.clone(), &resource),
+    };
+    let revision = |o: &DynamicObject| {
+        o.data
+            .pointer("/status/artifact/revision")
+            .and_then(|r| r.as_str())
+            .map(|r| {
+                use std::hash::{DefaultHasher, Hash, Hasher};
+                let mut h = DefaultHasher::new();
+                r.hash(&mut h);
+                h.finish()
+            })
+    };
+    let mut stream = std::pin::pin!(
+        watcher(api, watcher::Config::default())
+            .default_backoff()
+            .applied_objects()
+            .predicate_filter(revision, Default::default())
+    );
+    while let Some(item) = stream.next().await {
+        match item {
+            Ok(source) => {
+                let ns = source.namespace().unwrap_or_default();
+                for r in dependents(&store, kind, &ns, &source.name_any()) {
+                    let _ = tx.send(r);
+                }
+            }
+            Err(e) => tracing::debug!(kind, "source watch: {e}"),
+        }
+    }
 }
 
 /// Follows source-controller's artifact stream, reconnecting with back-off,
