@@ -10,11 +10,7 @@
 //! applied) until Ctrl-C; with `--no-wait` they stop right after the push.
 //! The control plane stays up either way.
 
-use std::fs::File;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -28,6 +24,8 @@ use weir_api::source::v1::GitRepository;
 use weir_test_support::cluster::{self, ClusterInfo};
 use weir_test_support::git_server::{Entry, GitServer, GitServerOptions};
 
+use crate::controllers::{self, Binaries, Controllers, Env};
+
 /// The namespace the demo's objects live in (and the controllers watch).
 const NAMESPACE: &str = "weir-demo";
 /// The name of the Git repository, the GitRepository and the Kustomization.
@@ -38,8 +36,6 @@ const SOURCE_INTERVAL: &str = "5s";
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long a pushed commit may take to be applied.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long the controllers get to exit after SIGTERM.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 const BASE_DEPLOYMENT: &str = r#"apiVersion: apps/v1
 kind: Deployment
@@ -202,7 +198,7 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
             _ = terminate.recv() => bail!("terminated"),
         };
         if no_wait {
-            session.controllers.stop_all();
+            session.controllers.stop()?;
         } else {
             println!(
                 "\nThe controllers keep running: push to the repository and watch them apply it."
@@ -213,7 +209,7 @@ pub fn run(no_wait: bool) -> anyhow::Result<()> {
                 _ = interrupt.recv() => println!("\n==> interrupted"),
                 _ = terminate.recv() => println!("\n==> terminated"),
             }
-            session.controllers.stop_all();
+            session.controllers.stop()?;
         }
         drop(session);
         println!("==> Git server stopped");
@@ -236,11 +232,6 @@ fn demo_dir() -> PathBuf {
         .join("demo")
 }
 
-struct Binaries {
-    source: PathBuf,
-    kustomize: PathBuf,
-}
-
 /// Both controllers in release mode, in one cargo invocation.
 fn build_controllers() -> anyhow::Result<Binaries> {
     let started = Instant::now();
@@ -248,40 +239,48 @@ fn build_controllers() -> anyhow::Result<Binaries> {
         "==> cargo build --release -p weir-source-controller -p weir-kustomize-controller\n    \
          (the first build takes several minutes)"
     );
-    let status = Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "weir-source-controller",
-            "-p",
-            "weir-kustomize-controller",
-        ])
-        .current_dir(crate::workspace_root())
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("building the controllers failed ({status})");
-    }
-    let release = crate::bench::target_dir().join("release");
-    let binaries = Binaries {
-        source: release.join("source-controller"),
-        kustomize: release.join("kustomize-controller"),
-    };
-    for binary in [&binaries.source, &binaries.kustomize] {
-        if !binary.is_file() {
-            bail!(
-                "{} is missing after the build (is the cargo target directory elsewhere than \
-                 $CARGO_TARGET_DIR or ./target?)",
-                binary.display()
-            );
-        }
-    }
+    let binaries = controllers::build_release(false)?;
     println!(
         "==> controllers built ({:.1}s)",
         started.elapsed().as_secs_f64()
     );
     Ok(binaries)
+}
+
+/// Both controllers, logging to files in `dir`, artifacts in `dir/storage`
+/// (emptied first).
+fn start_controllers(
+    binaries: &Binaries,
+    kubeconfig: &Path,
+    dir: &Path,
+) -> anyhow::Result<Controllers> {
+    let storage = dir.join("storage");
+    if storage.exists() {
+        std::fs::remove_dir_all(&storage)
+            .with_context(|| format!("clearing {}", storage.display()))?;
+    }
+    std::fs::create_dir_all(&storage).with_context(|| format!("creating {}", storage.display()))?;
+    let env = Env {
+        kubeconfig,
+        namespace: NAMESPACE,
+        log_level: "info",
+        log_dir: Some(dir),
+        report_stop: true,
+    };
+    let controllers = Controllers::start(binaries, &env, &storage, &[], &[])?;
+    println!(
+        "==> source-controller (pid {}): artifacts at http://{}, gRPC artifact stream at {}",
+        controllers.source.pid(),
+        controllers.storage_addr,
+        controllers.grpc_addr
+    );
+    println!(
+        "==> kustomize-controller (pid {}): streaming artifacts from http://{}",
+        controllers.kustomize.pid(),
+        controllers.grpc_addr
+    );
+    println!("    logs: {}", controllers.log_paths());
+    Ok(controllers)
 }
 
 /// What runs once the demo is set up.
@@ -325,39 +324,27 @@ async fn demo(
     println!("==> Git server: {url} (main at {})", short(&first));
 
     // The controllers.
-    let mut controllers = Controllers::start(binaries, dir)?;
+    let mut controllers = start_controllers(binaries, &info.kubeconfig, dir)?;
     controllers.wait_listening().await?;
 
     // The GitRepository and the Kustomization.
     let repos: Api<GitRepository> = Api::namespaced(client.clone(), NAMESPACE);
     let kss: Api<Kustomization> = Api::namespaced(client.clone(), NAMESPACE);
-    let git_repository: GitRepository = serde_json::from_value(serde_json::json!({
-        "apiVersion": "source.toolkit.fluxcd.io/v1",
-        "kind": "GitRepository",
-        "metadata": { "name": NAME, "namespace": NAMESPACE },
-        "spec": { "url": url, "interval": SOURCE_INTERVAL, "ref": { "branch": "main" } },
-    }))?;
-    repos
-        .create(&PostParams::default(), &git_repository)
-        .await
-        .context("creating the GitRepository")?;
-    let kustomization: Kustomization = serde_json::from_value(serde_json::json!({
-        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
-        "kind": "Kustomization",
-        "metadata": { "name": NAME, "namespace": NAMESPACE },
-        "spec": {
+    controllers::create_git_repository_and_kustomization(
+        &client,
+        NAMESPACE,
+        NAME,
+        (&url, SOURCE_INTERVAL),
+        serde_json::json!({
             "interval": "1m",
             "path": "./apps/production",
             "prune": true,
             "wait": true,
             "timeout": "2m",
             "targetNamespace": NAMESPACE,
-            "sourceRef": { "kind": "GitRepository", "name": NAME },
-        },
-    }))?;
-    kss.create(&PostParams::default(), &kustomization)
-        .await
-        .context("creating the Kustomization")?;
+        }),
+    )
+    .await?;
     println!(
         "==> created GitRepository/{NAME} (interval {SOURCE_INTERVAL}) and Kustomization/{NAME} \
          (path ./apps/production, prune, wait, timeout 2m) in namespace {NAMESPACE}"
@@ -767,268 +754,4 @@ async fn print_app(client: &kube::Client, with_service: bool) -> anyhow::Result<
         .collect();
     println!("  ConfigMap {APP}: {}", data.join(" "));
     Ok(())
-}
-
-// ---------------------------------------------------------------------------
-// The controller processes
-// ---------------------------------------------------------------------------
-
-struct Controller {
-    name: &'static str,
-    child: Child,
-    log: PathBuf,
-    /// An address it listens on once started.
-    probe: SocketAddr,
-    stopped: bool,
-}
-
-impl Controller {
-    fn spawn(
-        name: &'static str,
-        binary: &Path,
-        args: &[String],
-        log: PathBuf,
-        probe: SocketAddr,
-    ) -> anyhow::Result<Controller> {
-        let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        let err = out
-            .try_clone()
-            .with_context(|| format!("opening {}", log.display()))?;
-        let mut command = Command::new(binary);
-        command
-            .args(args)
-            .env("KUBECONFIG", cluster::kubeconfig_path())
-            .env("RUNTIME_NAMESPACE", NAMESPACE)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            // Its own process group: the terminal's Ctrl-C reaches only
-            // xtask, which then stops the controllers in order.
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
-        unsafe {
-            command.pre_exec(|| {
-                // Killed with xtask, however xtask ends.
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let child = command
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        Ok(Controller {
-            name,
-            child,
-            log,
-            probe,
-            stopped: false,
-        })
-    }
-
-    /// Fails, with the end of its log, when it has exited.
-    fn check(&mut self) -> anyhow::Result<()> {
-        if let Some(status) = self
-            .child
-            .try_wait()
-            .with_context(|| format!("checking on {}", self.name))?
-        {
-            self.stopped = true;
-            bail!(
-                "{} exited unexpectedly ({status}); the end of {}:\n{}",
-                self.name,
-                self.log.display(),
-                log_tail(&self.log, 30)
-            );
-        }
-        Ok(())
-    }
-
-    /// SIGTERM, then SIGKILL after [`STOP_TIMEOUT`].
-    fn stop(&mut self) {
-        if self.stopped {
-            return;
-        }
-        self.stopped = true;
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: signalling our own, not yet reaped, child.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if !matches!(self.child.try_wait(), Ok(None)) {
-                println!("==> {} stopped", self.name);
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        println!("==> {} killed (it ignored SIGTERM)", self.name);
-    }
-}
-
-impl Drop for Controller {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-struct Controllers {
-    // Kustomize first: it stops before the source it streams from.
-    all: Vec<Controller>,
-}
-
-impl Controllers {
-    fn start(binaries: &Binaries, dir: &Path) -> anyhow::Result<Controllers> {
-        let storage = dir.join("storage");
-        if storage.exists() {
-            std::fs::remove_dir_all(&storage)
-                .with_context(|| format!("clearing {}", storage.display()))?;
-        }
-        std::fs::create_dir_all(&storage)
-            .with_context(|| format!("creating {}", storage.display()))?;
-        let storage_addr = free_port()?;
-        let grpc_addr = free_port()?;
-        let source_health = free_port()?;
-        let kustomize_health = free_port()?;
-        let common = |health: SocketAddr| {
-            vec![
-                format!("--health-addr={health}"),
-                "--metrics-addr=127.0.0.1:0".to_owned(),
-                "--enable-leader-election=false".to_owned(),
-                "--watch-all-namespaces=false".to_owned(),
-                "--log-level=info".to_owned(),
-                "--log-encoding=console".to_owned(),
-            ]
-        };
-        let mut source_args = common(source_health);
-        source_args.extend([
-            format!("--storage-path={}", storage.display()),
-            format!("--storage-addr={storage_addr}"),
-            format!("--grpc-addr={grpc_addr}"),
-        ]);
-        let mut kustomize_args = common(kustomize_health);
-        kustomize_args.push(format!("--artifact-stream-addr=http://{grpc_addr}"));
-
-        let source = Controller::spawn(
-            "source-controller",
-            &binaries.source,
-            &source_args,
-            dir.join("source-controller.log"),
-            source_health,
-        )?;
-        let kustomize = Controller::spawn(
-            "kustomize-controller",
-            &binaries.kustomize,
-            &kustomize_args,
-            dir.join("kustomize-controller.log"),
-            kustomize_health,
-        )?;
-        println!(
-            "==> source-controller (pid {}): artifacts at http://{storage_addr}, gRPC artifact \
-             stream at {grpc_addr}",
-            source.child.id()
-        );
-        println!(
-            "==> kustomize-controller (pid {}): streaming artifacts from http://{grpc_addr}",
-            kustomize.child.id()
-        );
-        let controllers = Controllers {
-            all: vec![kustomize, source],
-        };
-        println!("    logs: {}", controllers.log_paths());
-        Ok(controllers)
-    }
-
-    /// Waits until each controller's health endpoint accepts connections.
-    async fn wait_listening(&mut self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        for i in 0..self.all.len() {
-            loop {
-                self.check()?;
-                let probe = self.all[i].probe;
-                if TcpStream::connect_timeout(&probe, Duration::from_millis(200)).is_ok() {
-                    break;
-                }
-                if Instant::now() > deadline {
-                    bail!(
-                        "{} is not listening on {probe} after 30s\n{}",
-                        self.all[i].name,
-                        self.log_tails()
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-        Ok(())
-    }
-
-    fn check(&mut self) -> anyhow::Result<()> {
-        for controller in &mut self.all {
-            controller.check()?;
-        }
-        Ok(())
-    }
-
-    fn stop_all(&mut self) {
-        for controller in &mut self.all {
-            controller.stop();
-        }
-    }
-
-    fn log_paths(&self) -> String {
-        let paths: Vec<String> = self
-            .all
-            .iter()
-            .rev()
-            .map(|c| c.log.display().to_string())
-            .collect();
-        paths.join(", ")
-    }
-
-    fn log_tails(&self) -> String {
-        self.all
-            .iter()
-            .rev()
-            .map(|c| {
-                format!(
-                    "the end of {} ({}):\n{}",
-                    c.name,
-                    c.log.display(),
-                    log_tail(&c.log, 15)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-}
-
-/// A free loopback port (bound, read and released: the controller binds it
-/// a moment later).
-fn free_port() -> anyhow::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
-    listener.local_addr().context("reading a free port")
-}
-
-fn log_tail(path: &Path, lines: usize) -> String {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let all: Vec<&str> = text.lines().collect();
-            let start = all.len().saturating_sub(lines);
-            if all.is_empty() {
-                return "    (empty)".to_owned();
-            }
-            all[start..]
-                .iter()
-                .map(|l| format!("    {l}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        }
-        Err(e) => format!("    (cannot read it: {e})"),
-    }
 }

@@ -5,6 +5,7 @@
 
 mod bench;
 mod cluster;
+mod controllers;
 mod crds;
 mod demo;
 mod patch_meta;

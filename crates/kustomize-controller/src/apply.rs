@@ -308,7 +308,19 @@ impl Applier {
         let params = PatchParams::apply(FIELD_MANAGER).force().dry_run();
         match plan.api.patch(&name, &params, &Patch::Apply(&obj)).await {
             Ok(dry) => {
-                plan.applied.change = classify(&dry, started);
+                plan.applied.change = match classify(&dry, started) {
+                    Some(change) => change,
+                    // Our last write is too recent to tell from timestamps:
+                    // compare with the live object.
+                    None => match plan.api.get_opt(&name).await {
+                        Ok(None) => Change::Created,
+                        Ok(Some(live)) if same_object(&live, &dry) => Change::Unchanged,
+                        Ok(Some(_)) => Change::Configured,
+                        Err(e) => {
+                            return Err(ApplyError(format!("{id}: {}", kube_message(&e))));
+                        }
+                    },
+                };
                 let takeover = if ssa == Some(MERGE_VALUE) {
                     None
                 } else {
@@ -506,23 +518,40 @@ impl Applier {
     }
 }
 
-/// Created, configured (our fields changed now) or unchanged, read from the
-/// object the API server returned.
-fn classify(obj: &DynamicObject, started: jiff::Timestamp) -> Change {
+/// Created, configured or unchanged, read from the object a dry-run apply
+/// returned: a create stamps `creationTimestamp` and a change stamps our
+/// managedFields entry with the time of the request; an unchanged object
+/// keeps both. Timestamps have one-second resolution, so when our last
+/// real write falls in the second before `started` this cannot tell, and
+/// says `None`.
+fn classify(obj: &DynamicObject, started: jiff::Timestamp) -> Option<Change> {
     let recent = |t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time| {
         t.0.as_second() >= started.as_second() - 1
     };
     if obj.metadata.creation_timestamp.as_ref().is_some_and(recent) {
-        return Change::Created;
+        return None;
     }
     let touched = obj.metadata.managed_fields.iter().flatten().any(|m| {
         m.manager.as_deref() == Some(FIELD_MANAGER) && m.time.as_ref().is_some_and(recent)
     });
     if touched {
-        Change::Configured
+        None
     } else {
-        Change::Unchanged
+        Some(Change::Unchanged)
     }
+}
+
+/// Whether `live` and the dry-run result `dry` are the same object, apart
+/// from managedFields timestamps.
+fn same_object(live: &DynamicObject, dry: &DynamicObject) -> bool {
+    let strip = |o: &DynamicObject| {
+        let mut o = o.clone();
+        for m in o.metadata.managed_fields.iter_mut().flatten() {
+            m.time = None;
+        }
+        serde_json::to_value(o).ok()
+    };
+    strip(live).is_some_and(|l| Some(l) == strip(dry))
 }
 
 /// Annotation kubectl's client-side apply keeps the last applied object in.

@@ -292,7 +292,12 @@ async fn crds_namespaces_and_depends_on() {
             "fleet",
         )
         .unwrap();
-    let _controllers = start(&ns).await;
+    // An hour between dependency checks: apps can only follow infra in
+    // time because infra becoming Ready queues it.
+    let _controllers = start_with(&ns, None, |c| {
+        c.requeue_dependency = Duration::from_secs(3600);
+    })
+    .await;
     git_repository(&ns, "fleet", &server.http_url("fleet")).await;
     // apps depends on infra; created first, it must wait.
     kustomization(&ns, "apps", serde_json::json!({
@@ -333,6 +338,44 @@ async fn crds_namespaces_and_depends_on() {
             .unwrap()
             .is_some()
     );
+
+    // A new revision of the shared source: apps applies it only after
+    // infra has (a dependency on the same source must be up to date).
+    let widget2 = widget.replace("size: 3", "size: 4");
+    let c2 = repo
+        .commit(
+            "main",
+            &[
+                ("infra/widget.yaml", Entry::File(widget2.as_bytes())),
+                (
+                    "apps/cm.yaml",
+                    Entry::File(app_cm.replace("a: b", "a: c").as_bytes()),
+                ),
+            ],
+            "fleet 2",
+        )
+        .unwrap();
+    let rev2 = format!("main@sha1:{c2}");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let applied_rev = |ks: Kustomization| ks.status.and_then(|s| s.last_applied_revision);
+        // Read apps first: if it has rev2, infra must have had it before.
+        let apps = applied_rev(api.get("apps").await.unwrap());
+        let infra = applied_rev(api.get("infra").await.unwrap());
+        if apps.as_deref() == Some(rev2.as_str()) {
+            assert_eq!(
+                infra.as_deref(),
+                Some(rev2.as_str()),
+                "apps went before infra"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "rev2 not applied: apps {apps:?}, infra {infra:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // Deleting infra (prune: true) removes what it applied.
     api.delete("infra", &DeleteParams::default()).await.unwrap();

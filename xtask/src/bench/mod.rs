@@ -7,9 +7,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::Subcommand;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, PostParams};
+use weir_test_support::cluster::{self, ClusterInfo};
+use weir_test_support::git_server::{Entry, GitServer, GitServerOptions};
+
+use crate::controllers::{self, Binaries, Env};
 
 mod kustomizations;
+mod push_latency;
 mod sources;
+mod wait;
 
 #[derive(Subcommand)]
 pub enum BenchTarget {
@@ -53,6 +61,15 @@ pub enum BenchTarget {
         #[arg(long)]
         wait: bool,
     },
+    /// Latency from a push to the change applied: one GitRepository polled
+    /// every second, one Kustomization applying a ConfigMap whose value
+    /// each push changes; p50, p90 and max over the pushes, split at the
+    /// new artifact, and both controllers' peak RSS.
+    PushLatency {
+        /// Pushes, one at a time, each waited for until applied.
+        #[arg(long, default_value_t = 20)]
+        pushes: usize,
+    },
 }
 
 pub fn run(target: BenchTarget) -> anyhow::Result<()> {
@@ -69,6 +86,7 @@ pub fn run(target: BenchTarget) -> anyhow::Result<()> {
             runs,
             wait,
         } => kustomizations::run(count, concurrent, runs, wait),
+        BenchTarget::PushLatency { pushes } => push_latency::run(pushes),
     }
 }
 
@@ -122,28 +140,116 @@ pub fn median(mut values: Vec<Duration>) -> Duration {
     }
 }
 
-pub(crate) fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| crate::workspace_root().join("target"))
+/// The `p`th percentile (0..=100) of `values`, interpolated linearly between
+/// ranks (as numpy does by default): the 50th is the [`median`].
+pub fn percentile(values: &[Duration], p: f64) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    let Some(last) = sorted.len().checked_sub(1) else {
+        return Duration::ZERO;
+    };
+    let rank = (p / 100.0).clamp(0.0, 1.0) * last as f64;
+    let (low, high) = (rank.floor() as usize, rank.ceil() as usize);
+    let fraction = rank - low as f64;
+    sorted[low] + (sorted[high] - sorted[low]).mul_f64(fraction)
 }
 
-pub(crate) fn build_release(package: &str) -> anyhow::Result<()> {
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--quiet", "-p", package])
-        .current_dir(crate::workspace_root())
-        .status()
-        .context("running cargo build")?;
-    if !status.success() {
-        bail!("cargo build --release -p {package} failed");
+/// The median of sizes (the upper one of an even count).
+pub fn median_kib(mut values: Vec<u64>) -> u64 {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or(0)
+}
+
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
+}
+
+/// What every controller benchmark starts from.
+struct ControllerBench {
+    binaries: Binaries,
+    cluster: ClusterInfo,
+    /// Repositories `app-0` .. `app-<count - 1>`, each holding the app.
+    git: GitServer,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// The prerequisites, both controllers' release builds, the local control
+/// plane, a Git server with `count` repositories each holding `app` (paths
+/// and contents) on `main`, and the runtime to drive it all from.
+fn controller_bench(app: &[(&str, &str)], count: usize) -> anyhow::Result<ControllerBench> {
+    crate::prereqs::ensure()?;
+    let binaries = controllers::build_release(true)?;
+    let cluster = cluster::up().context("starting the local control plane")?;
+    let git = git_server_with_apps(app, count)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")?;
+    Ok(ControllerBench {
+        binaries,
+        cluster,
+        git,
+        runtime,
+    })
+}
+
+/// The controllers as the benchmarks run them: watching `namespace` only,
+/// logging errors only, their log discarded.
+fn bench_env<'a>(kubeconfig: &'a Path, namespace: &'a str) -> Env<'a> {
+    Env {
+        kubeconfig,
+        namespace,
+        log_level: "error",
+        log_dir: None,
+        report_stop: false,
     }
-    Ok(())
+}
+
+/// A Git server whose repositories `app-0` .. `app-<count - 1>` each hold
+/// `files` on `main`.
+fn git_server_with_apps(files: &[(&str, &str)], count: usize) -> anyhow::Result<GitServer> {
+    println!(
+        "==> preparing {count} Git repositor{}",
+        if count == 1 { "y" } else { "ies" }
+    );
+    let server = GitServer::start(GitServerOptions::default())?;
+    let template = server.repo("app-0")?;
+    let entries: Vec<(&str, Entry<'_>)> = files
+        .iter()
+        .map(|(p, c)| (*p, Entry::File(c.as_bytes())))
+        .collect();
+    template.commit("main", &entries, "demo app")?;
+    template.set_head("main")?;
+    for i in 1..count {
+        server.copy_repo("app-0", &format!("app-{i}"))?;
+    }
+    Ok(server)
+}
+
+/// A client of the local control plane with Weir's CRDs installed, and a
+/// new namespace `name` for one run.
+async fn bench_namespace(kubeconfig: &Path, name: &str) -> anyhow::Result<kube::Client> {
+    let client = weir_runtime::client::client_from_kubeconfig(kubeconfig).await?;
+    weir_test_support::crds::install(&client).await?;
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))?,
+        )
+        .await
+        .context("creating the benchmark namespace")?;
+    Ok(client)
 }
 
 fn kustomize(resources: usize, runs: usize) -> anyhow::Result<()> {
     anyhow::ensure!(runs >= 1, "--runs must be at least 1");
-    build_release("weir-cli")?;
-    let weir = target_dir().join("release/weir");
+    controllers::cargo_build_release(&["weir-cli"], true)?;
+    let weir = controllers::target_dir().join("release/weir");
     let kustomize = weir_test_support::tools::kustomize()?;
 
     let fixture = std::env::temp_dir().join(format!("weir-bench-kustomize-{}", std::process::id()));
@@ -396,6 +502,18 @@ mod tests {
             median(vec![ms(4), ms(1), ms(3), ms(2)]),
             Duration::from_micros(2500)
         );
+    }
+
+    #[test]
+    fn percentiles_interpolate_and_agree_with_the_median() {
+        let ms = Duration::from_millis;
+        let values: Vec<Duration> = (1..=20).rev().map(ms).collect();
+        assert_eq!(percentile(&values, 50.0), median(values.clone()));
+        assert_eq!(percentile(&values, 0.0), ms(1));
+        assert_eq!(percentile(&values, 100.0), ms(20));
+        assert_eq!(percentile(&values, 90.0), Duration::from_micros(18_100));
+        assert_eq!(percentile(&[], 50.0), Duration::ZERO);
+        assert_eq!(median_kib(vec![3, 1, 2, 4]), 3);
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! when all are Ready; the `ru_maxrss` at exit, after deletion, is printed
 //! beside it).
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
@@ -15,8 +14,10 @@ use futures::{StreamExt as _, TryStreamExt as _};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use weir_api::source::v1::GitRepository;
-use weir_test_support::cluster;
-use weir_test_support::git_server::{Entry, GitServer, GitServerOptions};
+use weir_test_support::git_server::GitServer;
+
+use super::wait::Readiness as _;
+use crate::controllers::{self, Binaries, ControllerProcess};
 
 const APP: &[(&str, &str)] = &[
     (
@@ -47,35 +48,14 @@ pub fn run(count: usize, concurrent: u16, runs: usize) -> anyhow::Result<()> {
         count >= 1 && runs >= 1,
         "--count and --runs must be at least 1"
     );
-    crate::prereqs::ensure()?;
-    super::build_release("weir-source-controller")?;
-    let binary = super::target_dir().join("release/source-controller");
-    let info = cluster::up().context("starting the local control plane")?;
-
-    println!("==> preparing {count} Git repositories");
-    let server = GitServer::start(GitServerOptions::default())?;
-    let template = server.repo("app-0")?;
-    let entries: Vec<(&str, Entry<'_>)> = APP
-        .iter()
-        .map(|(p, c)| (*p, Entry::File(c.as_bytes())))
-        .collect();
-    template.commit("main", &entries, "demo app")?;
-    template.set_head("main")?;
-    for i in 1..count {
-        server.copy_repo("app-0", &format!("app-{i}"))?;
-    }
-
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let bench = super::controller_bench(APP, count)?;
     let mut times = Vec::new();
     let mut peaks = Vec::new();
     for run in 1..=runs {
-        let (took, peak_kib, exit_kib) = runtime.block_on(one_run(
-            &binary,
-            &info.kubeconfig,
-            &server,
+        let (took, peak_kib, exit_kib) = bench.runtime.block_on(one_run(
+            &bench.binaries,
+            &bench.cluster.kubeconfig,
+            &bench.git,
             count,
             concurrent,
             run,
@@ -83,45 +63,45 @@ pub fn run(count: usize, concurrent: u16, runs: usize) -> anyhow::Result<()> {
         println!(
             "run {run}: {count} GitRepositories Ready in {:.2}s; controller peak RSS {:.1} MiB while reconciling ({:.1} MiB at exit, after deleting them all)",
             took.as_secs_f64(),
-            peak_kib as f64 / 1024.0,
-            exit_kib as f64 / 1024.0
+            super::mib(peak_kib),
+            super::mib(exit_kib)
         );
         times.push(took);
         peaks.push(peak_kib);
     }
-    peaks.sort_unstable();
-    let median_peak = peaks[peaks.len() / 2];
+    let median_peak = super::median_kib(peaks);
     println!(
         "\nsources --count {count} (--concurrent {concurrent}, {runs} runs): median {:.2}s until all Ready, median peak RSS {:.1} MiB; {} HTTP requests to the Git server in all",
         super::median(times).as_secs_f64(),
-        median_peak as f64 / 1024.0,
-        server.requests()
+        super::mib(median_peak),
+        bench.git.requests()
     );
     Ok(())
 }
 
 async fn one_run(
-    binary: &std::path::Path,
+    binaries: &Binaries,
     kubeconfig: &std::path::Path,
     server: &GitServer,
     count: usize,
     concurrent: u16,
     run: usize,
 ) -> anyhow::Result<(Duration, u64, u64)> {
-    let client = weir_runtime::client::client_from_kubeconfig(kubeconfig).await?;
-    weir_test_support::crds::install(&client).await?;
     let ns_name = format!("bench-sources-{}-{run}", std::process::id());
-    let namespaces: Api<Namespace> = Api::all(client.clone());
-    namespaces
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(serde_json::json!({"metadata": {"name": ns_name}}))?,
-        )
-        .await
-        .context("creating the benchmark namespace")?;
+    let client = super::bench_namespace(kubeconfig, &ns_name).await?;
     let storage = tempfile::tempdir()?;
-    let mut controller =
-        spawn_controller(binary, kubeconfig, &ns_name, storage.path(), concurrent)?;
+    let mut args = controllers::source_args(
+        storage.path(),
+        controllers::free_port()?,
+        controllers::free_port()?,
+    );
+    args.push(format!("--concurrent={concurrent}"));
+    let mut controller = ControllerProcess::spawn(
+        "source-controller",
+        &binaries.source,
+        &args,
+        &super::bench_env(kubeconfig, &ns_name),
+    )?;
     let api: Api<GitRepository> = Api::namespaced(client.clone(), &ns_name);
 
     let started = Instant::now();
@@ -130,12 +110,7 @@ async fn one_run(
             let api = api.clone();
             let url = server.http_url(&format!("app-{i}"));
             async move {
-                let repo: GitRepository = serde_json::from_value(serde_json::json!({
-                    "apiVersion": "source.toolkit.fluxcd.io/v1",
-                    "kind": "GitRepository",
-                    "metadata": { "name": format!("app-{i}") },
-                    "spec": { "url": url, "interval": "10m", "ref": { "branch": "main" } },
-                }))?;
+                let repo = controllers::git_repository(&format!("app-{i}"), &url, "10m")?;
                 api.create(&PostParams::default(), &repo)
                     .await
                     .context("creating a GitRepository")?;
@@ -151,13 +126,11 @@ async fn one_run(
     let mut last_report = Instant::now();
     loop {
         let list = api.list(&ListParams::default()).await?;
-        let ready = list.items.iter().filter(|r| is_ready(r)).count();
+        let ready = list.items.iter().filter(|r| r.is_ready()).count();
         if ready == count {
             break;
         }
-        if let Some(status) = controller.try_wait()? {
-            bail!("source-controller exited early: {status}");
-        }
+        controller.check()?;
         if Instant::now() > deadline {
             bail!("only {ready}/{count} Ready after 10 minutes");
         }
@@ -171,12 +144,11 @@ async fn one_run(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let took = started.elapsed();
-    let peak = proc_status_kib(controller.id(), "VmHWM:").unwrap_or(0);
-    let current = proc_status_kib(controller.id(), "VmRSS:").unwrap_or(0);
+    let peak = controller.peak_rss_kib().unwrap_or(0);
     println!(
         "  RSS when all Ready: {:.1} MiB (peak {:.1} MiB)",
-        current as f64 / 1024.0,
-        peak as f64 / 1024.0
+        super::mib(controller.rss_kib().unwrap_or(0)),
+        super::mib(peak)
     );
     println!("  created {count} in {:.2}s", created.as_secs_f64());
 
@@ -191,72 +163,9 @@ async fn one_run(
     {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let exit_kib = stop(&mut controller)?;
-    namespaces
+    let exit_kib = controller.stop()?.max_rss_kib;
+    Api::<Namespace>::all(client)
         .delete(&ns_name, &DeleteParams::default())
         .await?;
     Ok((took, peak, exit_kib))
-}
-
-fn is_ready(repo: &GitRepository) -> bool {
-    repo.status.as_ref().is_some_and(|s| {
-        s.artifact.is_some()
-            && s.conditions
-                .as_ref()
-                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-    })
-}
-
-fn spawn_controller(
-    binary: &std::path::Path,
-    kubeconfig: &std::path::Path,
-    namespace: &str,
-    storage: &std::path::Path,
-    concurrent: u16,
-) -> anyhow::Result<Child> {
-    Command::new(binary)
-        .args([
-            &format!("--storage-path={}", storage.display()),
-            "--storage-addr=127.0.0.1:0",
-            "--grpc-addr=127.0.0.1:0",
-            "--metrics-addr=127.0.0.1:0",
-            "--health-addr=127.0.0.1:0",
-            "--enable-leader-election=false",
-            "--watch-all-namespaces=false",
-            "--log-level=error",
-            &format!("--concurrent={concurrent}"),
-        ])
-        .env("KUBECONFIG", kubeconfig)
-        .env("RUNTIME_NAMESPACE", namespace)
-        .stdout(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", binary.display()))
-}
-
-/// A size line of /proc/<pid>/status (`VmHWM:` is the peak RSS so far).
-fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// SIGTERM, then reap with `wait4` for the child's own `ru_maxrss`.
-fn stop(child: &mut Child) -> anyhow::Result<u64> {
-    let pid = child.id() as libc::pid_t;
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let mut status: libc::c_int = 0;
-    // SAFETY: rusage is plain old data.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our own un-reaped child; pointers are valid.
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if reaped != pid {
-        bail!("wait4 failed: {}", std::io::Error::last_os_error());
-    }
-    Ok(usage.ru_maxrss as u64)
 }

@@ -80,6 +80,12 @@ pub struct Context {
     appliers: Mutex<HashMap<String, Arc<Applier>>>,
     http: reqwest::Client,
     retries: RetryBackoff,
+    /// The Kustomization cache and the reconcile queue, once `run` made
+    /// them: a Kustomization that became Ready queues its dependents.
+    queue: std::sync::OnceLock<(
+        Store<Kustomization>,
+        mpsc::UnboundedSender<ObjectRef<Kustomization>>,
+    )>,
 }
 
 impl Context {
@@ -98,11 +104,33 @@ impl Context {
             client: clients.base().clone(),
             clients,
             appliers: Mutex::default(),
+            queue: std::sync::OnceLock::new(),
             recorder,
             metrics,
             config,
             http,
         }))
+    }
+
+    /// Queues the Kustomizations that depend on `namespace/name` (which
+    /// just applied a revision), instead of leaving them to their
+    /// `--requeue-dependency` timer.
+    pub fn queue_dependents(&self, namespace: &str, name: &str) {
+        let Some((store, tx)) = self.queue.get() else {
+            return;
+        };
+        for ks in store.state() {
+            let own = ks.metadata.namespace.as_deref().unwrap_or_default();
+            let depends = ks
+                .spec
+                .depends_on
+                .iter()
+                .flatten()
+                .any(|d| d.name == name && d.namespace.as_deref().unwrap_or(own) == namespace);
+            if depends {
+                let _ = tx.send(ObjectRef::from_obj(ks.as_ref()));
+            }
+        }
     }
 
     /// The applier acting in `kubeconfig`'s cluster (else this one) as
@@ -167,6 +195,7 @@ pub async fn run(ctx: Arc<Context>) -> anyhow::Result<()> {
     // Source changes seen through the API server (the fallback path): a
     // new artifact revision of any source kind maps to its Kustomizations.
     let (tx, rx) = mpsc::unbounded_channel::<ObjectRef<Kustomization>>();
+    let _ = ctx.queue.set((reader.clone(), tx.clone()));
     for kind in SOURCE_KINDS {
         tokio::spawn(watch_source_revisions(
             ctx.clone(),

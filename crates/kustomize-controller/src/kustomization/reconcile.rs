@@ -190,6 +190,17 @@ pub async fn reconcile(
         weir_runtime::status::apply_status(&api, &name, CONTROLLER_NAME, &status).await?;
     }
 
+    // Became Ready, or Ready with a new revision: dependents may go now.
+    let was_ready = conditions::get(
+        old_status.conditions.as_deref().unwrap_or_default(),
+        conditions::READY,
+    )
+    .is_some_and(|c| c.status == "True");
+    if outcome.is_ok()
+        && (!was_ready || old_status.last_applied_revision != status.last_applied_revision)
+    {
+        ctx.queue_dependents(&namespace, &name);
+    }
     match &outcome {
         Ok(done) if !done.changes.is_empty() || !done.pruned.is_empty() => {
             let mut lines = done.changes.clone();
@@ -238,8 +249,7 @@ async fn run_steps(
     let namespace = ks.namespace().unwrap_or_default();
     let name = ks.name_any();
 
-    check_dependencies(ks, ctx).await?;
-
+    check_dependency_access(ks, ctx)?;
     let artifact = source::artifact(&ctx.client, ks, ctx.config.no_cross_namespace_refs)
         .await
         .map_err(|e| match e {
@@ -254,6 +264,7 @@ async fn run_steps(
             },
         })?;
     let revision = artifact.revision.clone();
+    check_dependencies(ks, ctx, &revision).await?;
     status.last_attempted_revision = Some(revision.clone());
 
     let work = tempfile::Builder::new()
@@ -371,11 +382,16 @@ fn objects_digest(objects: &[Value]) -> String {
 }
 
 /// `dependsOn`: every dependency must be Ready for its current generation.
-async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Failure> {
+/// With `--no-cross-namespace-refs`, a dependency in another namespace is a
+/// spec error, found before anything is fetched.
+fn check_dependency_access(ks: &Kustomization, ctx: &Context) -> Result<(), Failure> {
+    if !ctx.config.no_cross_namespace_refs {
+        return Ok(());
+    }
     let own = ks.namespace().unwrap_or_default();
     for dep in ks.spec.depends_on.iter().flatten() {
-        let ns = dep.namespace.clone().unwrap_or_else(|| own.clone());
-        if ctx.config.no_cross_namespace_refs && ns != own {
+        let ns = dep.namespace.as_deref().unwrap_or(&own);
+        if ns != own {
             return Err(Failure {
                 stalled: true,
                 ..Failure::new(
@@ -387,6 +403,21 @@ async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Fai
                 )
             });
         }
+    }
+    Ok(())
+}
+
+/// A dependency on the same source must also have applied `revision`
+/// (the source's current one), so a new revision rolls out in dependency
+/// order rather than all at once.
+async fn check_dependencies(
+    ks: &Kustomization,
+    ctx: &Context,
+    revision: &str,
+) -> Result<(), Failure> {
+    let own = ks.namespace().unwrap_or_default();
+    for dep in ks.spec.depends_on.iter().flatten() {
+        let ns = dep.namespace.clone().unwrap_or_else(|| own.clone());
         // A readyExpr replaces the built-in check (Flux without the
         // AdditiveCELDependencyCheck gate); it does not compile: stall.
         let expr = match dep.ready_expr.as_deref().filter(|e| !e.trim().is_empty()) {
@@ -456,6 +487,18 @@ async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Fai
                 if !conditions::is_ready_for(&conds, d.metadata.generation) {
                     return Err(not_ready(format!(
                         "dependency '{ns}/{}' is not ready",
+                        dep.name
+                    )));
+                }
+                let same_source = source::source_key(&d) == source::source_key(ks)
+                    && d.spec.source_ref.kind == ks.spec.source_ref.kind;
+                let applied = d
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.last_applied_revision.as_deref());
+                if same_source && applied != Some(revision) {
+                    return Err(not_ready(format!(
+                        "dependency '{ns}/{}' revision is not up to date",
                         dep.name
                     )));
                 }
