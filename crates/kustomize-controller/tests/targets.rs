@@ -291,3 +291,109 @@ async fn cross_namespace_source_refused_when_disallowed() {
         assert_eq!(stalled.as_deref(), Some("True"), "{name}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_object_annotations() {
+    let client = weir_test_support::client().await.unwrap();
+    let ns = TestNamespace::new(&client, "ks-annotations").await.unwrap();
+    let server = GitServer::start(GitServerOptions::default()).unwrap();
+    let repo = server.repo("app").unwrap();
+    let annotated = |name: &str, annotation: &str, v: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  annotations:\n    {annotation}\ndata:\n  v: \"{v}\"\n"
+        )
+    };
+    let immutable = |name: &str, annotation: &str, v: &str| {
+        annotated(name, annotation, v) + "immutable: true\n"
+    };
+    let files = |v: &str| {
+        vec![
+            (
+                "ann/once.yaml".to_owned(),
+                annotated("once", "kustomize.toolkit.fluxcd.io/ssa: IfNotPresent", v),
+            ),
+            (
+                "ann/ignored.yaml".to_owned(),
+                annotated("ignored", "kustomize.toolkit.fluxcd.io/ssa: Ignore", v),
+            ),
+            (
+                "ann/frozen.yaml".to_owned(),
+                annotated(
+                    "frozen",
+                    "kustomize.toolkit.fluxcd.io/reconcile: disabled",
+                    v,
+                ),
+            ),
+            (
+                "ann/fixed.yaml".to_owned(),
+                immutable("fixed", "kustomize.toolkit.fluxcd.io/force: enabled", v),
+            ),
+            (
+                "stuck/stuck.yaml".to_owned(),
+                immutable("stuck", "weir.test/none: x", v),
+            ),
+        ]
+    };
+    let mut first = files("1");
+    first.push((
+        "ann/keep.yaml".to_owned(),
+        annotated("keep", "kustomize.toolkit.fluxcd.io/prune: disabled", "1"),
+    ));
+    let entries: Vec<(&str, Entry)> = first
+        .iter()
+        .map(|(p, c)| (p.as_str(), Entry::File(c.as_bytes())))
+        .collect();
+    let c1 = repo.commit("main", &entries, "one").unwrap();
+    let _controllers = start(&ns).await;
+    git_repository(&ns, "app", &server.http_url("app")).await;
+    kustomization(&ns, "ann", spec(&ns, "app", "./ann")).await;
+    kustomization(&ns, "stuck", spec(&ns, "app", "./stuck")).await;
+    let api = ns.api::<Kustomization>();
+    wait_ks(&api, "ann", applied(format!("main@sha1:{c1}"))).await;
+    wait_ks(&api, "stuck", applied(format!("main@sha1:{c1}"))).await;
+    let cms = ns.api::<ConfigMap>();
+    assert!(
+        cms.get_opt("ignored").await.unwrap().is_none(),
+        "ssa: Ignore applied"
+    );
+    let fixed_uid = cms.get("fixed").await.unwrap().metadata.uid;
+
+    // Everything to v 2, keep.yaml removed.
+    repo.remove("main", &["ann/keep.yaml"], "drop keep")
+        .unwrap();
+    let second = files("2");
+    let entries: Vec<(&str, Entry)> = second
+        .iter()
+        .map(|(p, c)| (p.as_str(), Entry::File(c.as_bytes())))
+        .collect();
+    let c2 = repo.commit("main", &entries, "two").unwrap();
+    wait_ks(&api, "ann", applied(format!("main@sha1:{c2}"))).await;
+    let v = |cm: ConfigMap| cm.data.unwrap()["v"].clone();
+    assert!(
+        cms.get_opt("keep").await.unwrap().is_some(),
+        "prune: disabled was pruned"
+    );
+    assert_eq!(
+        v(cms.get("once").await.unwrap()),
+        "1",
+        "IfNotPresent updated"
+    );
+    assert_eq!(
+        v(cms.get("frozen").await.unwrap()),
+        "1",
+        "reconcile: disabled updated"
+    );
+    assert!(cms.get_opt("ignored").await.unwrap().is_none());
+    // force: enabled recreates an object whose immutable field changed.
+    let fixed = cms.get("fixed").await.unwrap();
+    assert_ne!(fixed.metadata.uid, fixed_uid, "not recreated");
+    assert_eq!(v(fixed), "2");
+    // Without force the change is refused and the object left as it was.
+    let ks = wait_ks(&api, "stuck", failed_with("ReconciliationFailed")).await;
+    let (_, _, message) = ready(&ks).unwrap();
+    assert!(
+        message.contains("stuck") && message.contains("immutable"),
+        "{message}"
+    );
+    assert_eq!(v(cms.get("stuck").await.unwrap()), "1");
+}
