@@ -6,15 +6,12 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::ListParams;
 use weir_api::kustomize::v1::Kustomization;
-use weir_runtime::events::EventRecorder;
-use weir_runtime::metrics::Metrics;
 use weir_test_support::TestNamespace;
 use weir_test_support::git_server::{Entry, GitServer, GitServerOptions};
 
@@ -63,33 +60,9 @@ async fn sigkill_mid_apply_then_restart_converges() {
     let commit = repo.commit("main", &entries, "many").unwrap();
 
     // source-controller in-process; kustomize-controller as a real process.
-    let storage = tempfile::tempdir().unwrap();
-    let servers = weir_source_controller::start_servers(
-        storage.path(),
-        "127.0.0.1:0".parse().unwrap(),
-        "",
-        "127.0.0.1:0".parse().unwrap(),
-        Duration::from_secs(3600),
-        2,
-    )
-    .await
-    .unwrap();
-    let source = tokio::spawn(weir_source_controller::gitrepository::run(
-        weir_source_controller::gitrepository::Context::new(
-            client.clone(),
-            servers.storage.clone(),
-            servers.hub.clone(),
-            EventRecorder::new(client.clone(), "source-controller", None),
-            Arc::new(Metrics::new("source-controller")),
-            weir_source_controller::gitrepository::Config {
-                namespace: Some(ns.name().to_owned()),
-                concurrency: 2,
-                max_file_size: 1 << 20,
-                min_retry_delay: Duration::from_millis(500),
-                max_retry_delay: Duration::from_secs(4),
-            },
-        ),
-    ));
+    let source = weir_source_controller::LocalSourceController::start(client.clone(), ns.name())
+        .await
+        .unwrap();
     git_repository(&ns, "many", &server.http_url("many")).await;
     kustomization(
         &ns,
@@ -103,7 +76,7 @@ async fn sigkill_mid_apply_then_restart_converges() {
 
     let cms = ns.api::<ConfigMap>();
     let owned = ListParams::default().labels("kustomize.toolkit.fluxcd.io/name=many");
-    let first = Killed(spawn(&ns, servers.grpc_addr));
+    let first = Killed(spawn(&ns, source.grpc_addr));
     // Kill once some, but not all, objects are applied.
     let deadline = Instant::now() + WAIT;
     let partial = loop {
@@ -129,7 +102,7 @@ async fn sigkill_mid_apply_then_restart_converges() {
         "the kill came too late to interrupt the apply ({after_kill} applied)"
     );
 
-    let _second = Killed(spawn(&ns, servers.grpc_addr));
+    let _second = Killed(spawn(&ns, source.grpc_addr));
     let ks = wait_ks(&api, "many", applied(format!("main@sha1:{commit}"))).await;
     let inventory: BTreeSet<String> = ks
         .status
@@ -150,5 +123,5 @@ async fn sigkill_mid_apply_then_restart_converges() {
         .map(|c| format!("{}_{}__ConfigMap", ns.name(), c.metadata.name.unwrap()))
         .collect();
     assert_eq!(live, inventory, "orphans or missing objects");
-    source.abort();
+    drop(source);
 }

@@ -98,3 +98,62 @@ pub async fn run(manager: Manager, options: Options) -> anyhow::Result<()> {
     );
     manager.run(gitrepository::run(ctx)).await
 }
+
+/// source-controller inside the current process, on loopback ports, for
+/// one namespace, with its storage in a temporary directory: what the
+/// other controllers' integration tests run against. Stops when dropped.
+pub struct LocalSourceController {
+    /// The artifact HTTP server and the gRPC artifact stream.
+    pub http_addr: SocketAddr,
+    pub grpc_addr: SocketAddr,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _storage: tempfile::TempDir,
+}
+
+impl LocalSourceController {
+    /// Starts the servers and the GitRepository loop for `namespace`.
+    pub async fn start(client: kube::Client, namespace: &str) -> anyhow::Result<Self> {
+        let storage = tempfile::tempdir().context("creating the artifact storage directory")?;
+        let servers = start_servers(
+            storage.path(),
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            "",
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            std::time::Duration::from_secs(3600),
+            2,
+        )
+        .await?;
+        let ctx = gitrepository::Context::new(
+            client.clone(),
+            servers.storage,
+            servers.hub,
+            weir_runtime::events::EventRecorder::new(client, CONTROLLER_NAME, None),
+            Arc::new(weir_runtime::metrics::Metrics::new(CONTROLLER_NAME)),
+            gitrepository::Config {
+                namespace: Some(namespace.to_owned()),
+                concurrency: 4,
+                max_file_size: 1 << 20,
+                min_retry_delay: std::time::Duration::from_millis(500),
+                max_retry_delay: std::time::Duration::from_secs(4),
+            },
+        );
+        Ok(Self {
+            http_addr: servers.http_addr,
+            grpc_addr: servers.grpc_addr,
+            task: tokio::spawn(gitrepository::run(ctx)),
+            _storage: storage,
+        })
+    }
+
+    /// The gRPC artifact stream's address as a URL
+    /// (kustomize-controller's `--artifact-stream-addr`).
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+}
+
+impl Drop for LocalSourceController {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -12,20 +12,19 @@ use kube::core::{ApiResource, GroupVersionKind};
 use weir_api::kustomize::v1::Kustomization;
 use weir_runtime::events::EventRecorder;
 use weir_runtime::metrics::Metrics;
+use weir_source_controller::LocalSourceController;
 use weir_test_support::TestNamespace;
 
 pub const WAIT: Duration = Duration::from_secs(60);
 
 pub struct Controllers {
-    _storage: tempfile::TempDir,
-    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _source: LocalSourceController,
+    kustomize: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 impl Drop for Controllers {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.kustomize.abort();
     }
 }
 
@@ -41,37 +40,15 @@ pub async fn start_with(
     tune: impl FnOnce(&mut weir_kustomize_controller::kustomization::Config),
 ) -> Controllers {
     let client = ns.client().clone();
-    let storage = tempfile::tempdir().unwrap();
-    let servers = weir_source_controller::start_servers(
-        storage.path(),
-        "127.0.0.1:0".parse().unwrap(),
-        "",
-        "127.0.0.1:0".parse().unwrap(),
-        Duration::from_secs(3600),
-        2,
-    )
-    .await
-    .unwrap();
-    let source_ctx = weir_source_controller::gitrepository::Context::new(
-        client.clone(),
-        servers.storage.clone(),
-        servers.hub.clone(),
-        EventRecorder::new(client.clone(), "source-controller", None),
-        Arc::new(Metrics::new("source-controller")),
-        weir_source_controller::gitrepository::Config {
-            namespace: Some(ns.name().to_owned()),
-            concurrency: 4,
-            max_file_size: 1 << 20,
-            min_retry_delay: Duration::from_millis(500),
-            max_retry_delay: Duration::from_secs(4),
-        },
-    );
+    let source = LocalSourceController::start(client.clone(), ns.name())
+        .await
+        .unwrap();
     let mut config = weir_kustomize_controller::kustomization::Config {
         namespace: Some(ns.name().to_owned()),
         concurrency: 4,
         no_cross_namespace_refs: false,
         requeue_dependency: Duration::from_secs(1),
-        artifact_stream_addr: Some(format!("http://{}", servers.grpc_addr)),
+        artifact_stream_addr: Some(source.grpc_url()),
         min_retry_delay: Duration::from_millis(500),
         max_retry_delay: Duration::from_secs(4),
         default_service_account: None,
@@ -91,11 +68,8 @@ pub async fn start_with(
     )
     .unwrap();
     Controllers {
-        _storage: storage,
-        tasks: vec![
-            tokio::spawn(weir_source_controller::gitrepository::run(source_ctx)),
-            tokio::spawn(weir_kustomize_controller::kustomization::run(ks_ctx)),
-        ],
+        _source: source,
+        kustomize: tokio::spawn(weir_kustomize_controller::kustomization::run(ks_ctx)),
     }
 }
 
