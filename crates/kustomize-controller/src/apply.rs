@@ -519,15 +519,19 @@ impl Applier {
 }
 
 /// Created, configured or unchanged, read from the object a dry-run apply
-/// returned: a create stamps `creationTimestamp` and a change stamps our
-/// managedFields entry with the time of the request; an unchanged object
-/// keeps both. Timestamps have one-second resolution, so when our last
+/// returned: a create has no resourceVersion yet, and a change stamps our
+/// managedFields entry with the time of the request, which an unchanged
+/// object keeps. Timestamps have one-second resolution, so when our last
 /// real write falls in the second before `started` this cannot tell, and
 /// says `None`.
 fn classify(obj: &DynamicObject, started: jiff::Timestamp) -> Option<Change> {
     let recent = |t: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Time| {
         t.0.as_second() >= started.as_second() - 1
     };
+    // Only a stored object has a resourceVersion: a dry-run create has none.
+    if obj.metadata.resource_version.as_deref().unwrap_or_default().is_empty() {
+        return Some(Change::Created);
+    }
     if obj.metadata.creation_timestamp.as_ref().is_some_and(recent) {
         return None;
     }
