@@ -529,7 +529,13 @@ fn classify(obj: &DynamicObject, started: jiff::Timestamp) -> Option<Change> {
         t.0.as_second() >= started.as_second() - 1
     };
     // Only a stored object has a resourceVersion: a dry-run create has none.
-    if obj.metadata.resource_version.as_deref().unwrap_or_default().is_empty() {
+    if obj
+        .metadata
+        .resource_version
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty()
+    {
         return Some(Change::Created);
     }
     if obj.metadata.creation_timestamp.as_ref().is_some_and(recent) {

@@ -60,9 +60,10 @@ async fn sigkill_mid_apply_then_restart_converges() {
     let commit = repo.commit("main", &entries, "many").unwrap();
 
     // source-controller in-process; kustomize-controller as a real process.
-    let source = weir_source_controller::LocalSourceController::start(client.clone(), ns.name())
-        .await
-        .unwrap();
+    let source =
+        weir_source_controller::LocalSourceController::start(client.clone(), ns.name(), None)
+            .await
+            .unwrap();
     git_repository(&ns, "many", &server.http_url("many")).await;
     kustomization(
         &ns,

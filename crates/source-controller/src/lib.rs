@@ -111,8 +111,13 @@ pub struct LocalSourceController {
 }
 
 impl LocalSourceController {
-    /// Starts the servers and the GitRepository loop for `namespace`.
-    pub async fn start(client: kube::Client, namespace: &str) -> anyhow::Result<Self> {
+    /// Starts the servers and the GitRepository loop for `namespace`;
+    /// events also go to `events_addr` when given.
+    pub async fn start(
+        client: kube::Client,
+        namespace: &str,
+        events_addr: Option<&str>,
+    ) -> anyhow::Result<Self> {
         let storage = tempfile::tempdir().context("creating the artifact storage directory")?;
         let servers = start_servers(
             storage.path(),
@@ -127,7 +132,7 @@ impl LocalSourceController {
             client.clone(),
             servers.storage,
             servers.hub,
-            weir_runtime::events::EventRecorder::new(client, CONTROLLER_NAME, None),
+            weir_runtime::events::EventRecorder::new(client, CONTROLLER_NAME, events_addr),
             Arc::new(weir_runtime::metrics::Metrics::new(CONTROLLER_NAME)),
             gitrepository::Config {
                 namespace: Some(namespace.to_owned()),

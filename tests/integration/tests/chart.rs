@@ -1,7 +1,8 @@
 //! The Helm chart in `charts/weir` and the plain manifests in `deploy/`:
 //! the chart lints, renders, and what it renders applies to the local control
-//! plane, where source-controller's and kustomize-controller's Deployments
-//! become Available (kwok runs their pods without pulling the images);
+//! plane, where source-controller's, kustomize-controller's and
+//! notification-controller's Deployments become Available (kwok runs their
+//! pods without pulling the images);
 //! `deploy/` builds, matches the chart's defaults and passes a server-side dry
 //! run.
 
@@ -189,6 +190,12 @@ async fn chart_lints_strictly() -> anyhow::Result<()> {
         "kustomizeController.extraArgs[0]=--no-cross-namespace-refs",
         "--set",
         "kustomizeController.tolerations[0].operator=Exists",
+        "--set",
+        "notificationController.extraArgs[0]=--no-cross-namespace-refs=true",
+        "--set",
+        "notificationController.webhookReceiver.type=LoadBalancer",
+        "--set",
+        "notificationController.webhookReceiver.annotations.example\\.com/x=y",
     ])
     .await?;
     Ok(())
@@ -389,6 +396,97 @@ async fn install_and_check(
             .is_none(),
         "a Service kustomize-controller exists"
     );
+    check_notification_controller(ns, &deployments, &app_version).await
+}
+
+/// notification-controller: Available, listening where Flux's does, behind
+/// the Services the other controllers and webhook senders use.
+async fn check_notification_controller(
+    ns: &TestNamespace,
+    deployments: &Api<Deployment>,
+    app_version: &str,
+) -> anyhow::Result<()> {
+    let pod_spec = wait_available(deployments, "notification-controller").await?;
+    let container = manager(&pod_spec)?;
+    let args = container.args.clone().unwrap_or_default();
+    for expected in [
+        "--events-addr=:9090",
+        "--receiverAddr=:9292",
+        "--enable-leader-election",
+        "--watch-all-namespaces=true",
+        "--concurrent=4",
+        "--rate-limit-interval=5m",
+        "--metrics-addr=:8080",
+        "--health-addr=:9440",
+    ] {
+        ensure!(
+            args.iter().any(|a| a == expected),
+            "notification-controller args lack {expected}: {args:?}"
+        );
+    }
+    ensure!(
+        container.command.as_deref()
+            == Some(&["/usr/local/bin/notification-controller".to_owned()][..]),
+        "command: {:?}",
+        container.command
+    );
+    let image = format!("ghcr.io/weir-gitops/notification-controller:{app_version}");
+    ensure!(
+        container.image.as_deref() == Some(image.as_str()),
+        "image {:?}, expected {image}",
+        container.image
+    );
+    ensure!(
+        pod_spec.service_account_name.as_deref() == Some("notification-controller"),
+        "serviceAccountName: {:?}",
+        pod_spec.service_account_name
+    );
+    let container_ports: BTreeMap<String, i32> = container
+        .ports
+        .iter()
+        .flatten()
+        .map(|p| (p.name.clone().unwrap_or_default(), p.container_port))
+        .collect();
+    for (port, number) in [
+        ("http", 9090),
+        ("http-webhook", 9292),
+        ("http-prom", 8080),
+        ("healthz", 9440),
+    ] {
+        ensure!(
+            container_ports.get(port) == Some(&number),
+            "notification-controller ports: {container_ports:?}"
+        );
+    }
+    for (service, target) in [
+        ("notification-controller", "http"),
+        ("webhook-receiver", "http-webhook"),
+    ] {
+        let svc = ns
+            .api::<Service>()
+            .get(service)
+            .await
+            .with_context(|| format!("reading Service {service}"))?;
+        let spec = svc.spec.unwrap_or_default();
+        let ports: Vec<(i32, Option<IntOrString>)> = spec
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| (p.port, p.target_port))
+            .collect();
+        ensure!(
+            ports == [(80, Some(IntOrString::String(target.to_owned())))],
+            "Service {service} ports: {ports:?}"
+        );
+        ensure!(
+            spec.selector
+                .unwrap_or_default()
+                .get("app")
+                .map(String::as_str)
+                == Some("notification-controller"),
+            "Service {service} does not select notification-controller"
+        );
+    }
     Ok(())
 }
 
@@ -450,6 +548,11 @@ async fn chart_without_a_controller_renders_none_of_its_objects() -> anyhow::Res
         (
             "kustomize-controller",
             "kustomizeController.enabled=false",
+            "source-controller",
+        ),
+        (
+            "notification-controller",
+            "notificationController.enabled=false",
             "source-controller",
         ),
     ] {
@@ -714,7 +817,11 @@ async fn deploy_passes_a_server_side_dry_run() -> anyhow::Result<()> {
     let client = weir_test_support::client().await?;
     let ns = TestNamespace::new(&client, "deploy-dry-run").await?;
     let objects = build_deploy().await?;
-    for controller in ["source-controller", "kustomize-controller"] {
+    for controller in [
+        "source-controller",
+        "kustomize-controller",
+        "notification-controller",
+    ] {
         ensure!(
             find(&objects, "Deployment", controller).is_some(),
             "deploy/ has no {controller} Deployment"
@@ -726,5 +833,60 @@ async fn deploy_passes_a_server_side_dry_run() -> anyhow::Result<()> {
         apply(&client, obj, ns.name(), &params).await?;
     }
     drop(ns);
+    Ok(())
+}
+
+#[tokio::test]
+async fn chart_values_reach_the_notification_controller() -> anyhow::Result<()> {
+    let events = "http://notification-controller.$(RUNTIME_NAMESPACE).svc.cluster.local./";
+    let objects = render(
+        "weir",
+        "flux-system",
+        &[
+            "--set",
+            &format!("eventsAddr={events}"),
+            "--set",
+            "notificationController.concurrent=2",
+            "--set",
+            "notificationController.rateLimitInterval=1m",
+            "--set",
+            "notificationController.extraArgs[0]=--no-cross-namespace-refs=true",
+            "--set",
+            "notificationController.webhookReceiver.type=LoadBalancer",
+            "--set",
+            "image.tag=dev",
+        ],
+    )
+    .await?;
+    let deployment = find(&objects, "Deployment", "notification-controller")
+        .context("no notification-controller Deployment rendered")?;
+    let args = rendered_args(deployment)?;
+    for expected in [
+        "--concurrent=2",
+        "--rate-limit-interval=1m",
+        "--no-cross-namespace-refs=true",
+        // Its own listen address, whatever the others send events to.
+        "--events-addr=:9090",
+    ] {
+        ensure!(
+            args.contains(&expected),
+            "notification-controller args lack {expected}: {args:?}"
+        );
+    }
+    ensure!(
+        !args.contains(&format!("--events-addr={events}").as_str()),
+        "eventsAddr must not reach notification-controller: {args:?}"
+    );
+    ensure!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+            == "ghcr.io/weir-gitops/notification-controller:dev",
+        "image: {}",
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    );
+    let receiver = find(&objects, "Service", "webhook-receiver").context("no webhook-receiver")?;
+    ensure!(
+        receiver["spec"]["type"] == "LoadBalancer",
+        "webhook-receiver: {receiver}"
+    );
     Ok(())
 }

@@ -40,7 +40,7 @@ pub async fn start_with(
     tune: impl FnOnce(&mut weir_kustomize_controller::kustomization::Config),
 ) -> Controllers {
     let client = ns.client().clone();
-    let source = LocalSourceController::start(client.clone(), ns.name())
+    let source = LocalSourceController::start(client.clone(), ns.name(), None)
         .await
         .unwrap();
     let mut config = weir_kustomize_controller::kustomization::Config {
