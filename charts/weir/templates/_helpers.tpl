@@ -46,3 +46,16 @@ Name of kustomize-controller's ServiceAccount.
 {{- define "weir.kustomizeController.serviceAccountName" -}}
 kustomize-controller
 {{- end }}
+
+{{/*
+Where controllers send their events (--events-addr): eventsAddr when set,
+else this release's notification-controller when it is enabled (Flux's
+address), else nowhere.
+*/}}
+{{- define "weir.eventsAddr" -}}
+{{- if .Values.eventsAddr -}}
+{{ .Values.eventsAddr }}
+{{- else if .Values.notificationController.enabled -}}
+http://notification-controller.$(RUNTIME_NAMESPACE).svc.cluster.local./
+{{- end -}}
+{{- end }}

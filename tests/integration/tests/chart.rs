@@ -257,6 +257,10 @@ async fn chart_installs_the_controllers_on_the_control_plane() -> anyhow::Result
     Ok(())
 }
 
+/// Where the chart points --events-addr when notification-controller is enabled.
+const DEFAULT_EVENTS_ADDR: &str =
+    "--events-addr=http://notification-controller.$(RUNTIME_NAMESPACE).svc.cluster.local./";
+
 async fn install_and_check(
     client: &kube::Client,
     ns: &TestNamespace,
@@ -294,9 +298,10 @@ async fn install_and_check(
             "pod template args lack {expected}: {args:?}"
         );
     }
+    // Without eventsAddr, events go to this release's notification-controller.
     ensure!(
-        !args.iter().any(|a| a.starts_with("--events-addr")),
-        "--events-addr without eventsAddr: {args:?}"
+        args.iter().any(|a| a == DEFAULT_EVENTS_ADDR),
+        "pod template args lack {DEFAULT_EVENTS_ADDR}: {args:?}"
     );
     ensure!(
         container.command.as_deref() == Some(&["/usr/local/bin/source-controller".to_owned()][..]),
@@ -357,9 +362,10 @@ async fn install_and_check(
             "kustomize-controller args lack {expected}: {args:?}"
         );
     }
+    // Without eventsAddr, events go to this release's notification-controller.
     ensure!(
-        !args.iter().any(|a| a.starts_with("--events-addr")),
-        "--events-addr without eventsAddr: {args:?}"
+        args.iter().any(|a| a == DEFAULT_EVENTS_ADDR),
+        "pod template args lack {DEFAULT_EVENTS_ADDR}: {args:?}"
     );
     ensure!(
         container.command.as_deref()
