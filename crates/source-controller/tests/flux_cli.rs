@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::*;
@@ -13,19 +12,7 @@ use weir_test_support::TestNamespace;
 use weir_test_support::git_server::{Entry, GitServer, GitServerOptions};
 
 fn flux(ns: &TestNamespace, args: &[&str]) -> (bool, String) {
-    let bin = weir_test_support::tools::flux().expect("building the flux CLI");
-    let out = Command::new(bin)
-        .args(args)
-        .args(["--namespace", ns.name(), "--timeout", "60s"])
-        .env("KUBECONFIG", weir_test_support::cluster::kubeconfig_path())
-        .output()
-        .expect("running flux");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
+    weir_test_support::tools::run_flux(ns.name(), args).expect("running the flux CLI")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,6 +82,26 @@ pub fn helm() -> anyhow::Result<PathBuf> {
     )
 }
 
+/// Runs the real `flux` CLI against the local control plane in
+/// `namespace` (60 s timeout): whether it succeeded, and its stdout and
+/// stderr together.
+pub fn run_flux(namespace: &str, args: &[&str]) -> anyhow::Result<(bool, String)> {
+    let out = Command::new(flux()?)
+        .args(args)
+        .args(["--namespace", namespace, "--timeout", "60s"])
+        .env("KUBECONFIG", crate::cluster::kubeconfig_path())
+        .output()
+        .context("running flux")?;
+    Ok((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
 /// The real `flux` CLI (`WEIR_FLUX_BIN` overrides).
 ///
 /// flux2's go.mod has a `replace` directive, so `go install module@version`
