@@ -254,7 +254,27 @@ async fn sync(
     };
 
     let includes = if repo.spec.include.as_ref().is_some_and(|i| !i.is_empty()) {
-        let repos = ctx.store().map(|s| s.state()).unwrap_or_default();
+        // Read the included repositories from the API server, not the watch
+        // cache: an includer is queued right after an included repository
+        // stored a new artifact, before the cache may have seen it.
+        let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &namespace);
+        let mut repos = Vec::new();
+        for include in repo.spec.include.iter().flatten() {
+            match api.get_opt(&include.repository.name).await {
+                Ok(Some(r)) => repos.push(std::sync::Arc::new(r)),
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(Failure::new(
+                        source::INCLUDE_UNAVAILABLE_CONDITION,
+                        "IncludeUnavailable",
+                        format!(
+                            "could not get resource for include '{}': {e}",
+                            include.repository.name
+                        ),
+                    ));
+                }
+            }
+        }
         include::resolve(repo, &repos, &ctx.storage).map_err(|m| {
             Failure::new(
                 source::INCLUDE_UNAVAILABLE_CONDITION,
