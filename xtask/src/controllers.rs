@@ -1,7 +1,7 @@
 //! The controllers as processes on this machine: their release builds, and
-//! source-controller and kustomize-controller started, watched, measured
-//! and stopped. `cargo xtask run` and the controller benchmarks all go
-//! through here.
+//! source-controller, kustomize-controller and notification-controller
+//! started, watched, measured and stopped. `cargo xtask run` and the
+//! controller benchmarks all go through here.
 
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -51,26 +51,37 @@ pub fn cargo_build_release(packages: &[&str], quiet: bool) -> anyhow::Result<()>
     Ok(())
 }
 
-/// The release binaries of both controllers.
+/// The release binaries of the controllers.
 pub struct Binaries {
     pub source: PathBuf,
     pub kustomize: PathBuf,
+    pub notification: PathBuf,
 }
 
-/// Builds both controllers (release) in one cargo invocation, always both:
-/// built one package at a time, their shared dependencies would get other
-/// feature sets (and be compiled again) than in the usual `-p a -p b` build.
+/// The controllers' packages, as [`build_release`] builds them.
+const CONTROLLER_PACKAGES: [&str; 3] = [
+    "weir-source-controller",
+    "weir-kustomize-controller",
+    "weir-notification-controller",
+];
+
+/// Builds the controllers (release) in one cargo invocation, always all of
+/// them: built one package at a time, their shared dependencies would get
+/// other feature sets (and be compiled again) than in the usual
+/// `-p a -p b -p c` build.
 pub fn build_release(quiet: bool) -> anyhow::Result<Binaries> {
-    cargo_build_release(
-        &["weir-source-controller", "weir-kustomize-controller"],
-        quiet,
-    )?;
+    cargo_build_release(&CONTROLLER_PACKAGES, quiet)?;
     let release = target_dir().join("release");
     let binaries = Binaries {
         source: release.join("source-controller"),
         kustomize: release.join("kustomize-controller"),
+        notification: release.join("notification-controller"),
     };
-    for binary in [&binaries.source, &binaries.kustomize] {
+    for binary in [
+        &binaries.source,
+        &binaries.kustomize,
+        &binaries.notification,
+    ] {
         if !binary.is_file() {
             bail!(
                 "{} is missing after the build (is the cargo target directory elsewhere than \
@@ -383,6 +394,46 @@ pub fn source_args(storage: &Path, storage_addr: SocketAddr, grpc_addr: SocketAd
         format!("--storage-addr={storage_addr}"),
         format!("--grpc-addr={grpc_addr}"),
     ]
+}
+
+/// notification-controller with its event server (Flux's event API) and
+/// its webhook receiver server on free loopback ports.
+pub struct NotificationController {
+    pub process: ControllerProcess,
+    /// `--events-addr`: where events are POSTed.
+    pub events_addr: SocketAddr,
+    /// `--receiverAddr`: where Receivers' `status.webhookPath`s are served.
+    pub receiver_addr: SocketAddr,
+}
+
+impl NotificationController {
+    /// Starts it; `extra` flags come after the shared ones. Both servers
+    /// listen once it has listed the Alerts, Providers and Receivers of
+    /// `env.namespace`.
+    pub fn start(
+        binaries: &Binaries,
+        env: &Env<'_>,
+        extra: &[String],
+    ) -> anyhow::Result<NotificationController> {
+        let events_addr = free_port()?;
+        let receiver_addr = free_port()?;
+        let mut args = vec![
+            format!("--events-addr={events_addr}"),
+            format!("--receiverAddr={receiver_addr}"),
+        ];
+        args.extend_from_slice(extra);
+        let process = ControllerProcess::spawn(
+            "notification-controller",
+            &binaries.notification,
+            &args,
+            env,
+        )?;
+        Ok(NotificationController {
+            process,
+            events_addr,
+            receiver_addr,
+        })
+    }
 }
 
 /// source-controller, and kustomize-controller subscribed to its gRPC

@@ -14,10 +14,13 @@ use weir_test_support::git_server::{Entry, GitServer, GitServerOptions};
 
 use crate::controllers::{self, Binaries, Env};
 
+mod http1;
 mod kustomizations;
+mod notification;
 mod push_latency;
 mod sources;
 mod wait;
+mod webhook;
 
 #[derive(Subcommand)]
 pub enum BenchTarget {
@@ -69,6 +72,30 @@ pub enum BenchTarget {
         /// Pushes, one at a time, each waited for until applied.
         #[arg(long, default_value_t = 20)]
         pushes: usize,
+        /// Fetch on a webhook instead of the poll: the GitRepository polled
+        /// every 10 minutes, and after each push a signed GitHub push event
+        /// to a github Receiver of notification-controller.
+        #[arg(long)]
+        webhook: bool,
+    },
+    /// notification-controller: a flood of Flux events (new ones and
+    /// repeats) through an Alert and a generic Provider to a local sink,
+    /// reporting the rate achieved, the answers (202, 429), the events
+    /// delivered, peak RSS and CPU; then push-latency --webhook.
+    Notification {
+        /// Events POSTed per second.
+        #[arg(long, default_value_t = 10_000)]
+        rate: u64,
+        /// How long the flood lasts.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Keep-alive connections sharing the flood, each one Kustomization
+        /// (a new event every tenth request, repeats in between).
+        #[arg(long, default_value_t = 40)]
+        connections: usize,
+        /// Pushes of the webhook latency measurement afterwards (0: none).
+        #[arg(long, default_value_t = 20)]
+        pushes: usize,
     },
 }
 
@@ -86,7 +113,27 @@ pub fn run(target: BenchTarget) -> anyhow::Result<()> {
             runs,
             wait,
         } => kustomizations::run(count, concurrent, runs, wait),
-        BenchTarget::PushLatency { pushes } => push_latency::run(pushes),
+        BenchTarget::PushLatency { pushes, webhook } => push_latency::run(
+            pushes,
+            if webhook {
+                push_latency::Trigger::Webhook
+            } else {
+                push_latency::Trigger::Poll
+            },
+        ),
+        BenchTarget::Notification {
+            rate,
+            seconds,
+            connections,
+            pushes,
+        } => notification::run(
+            notification::Flood {
+                rate,
+                seconds,
+                connections,
+            },
+            pushes,
+        ),
     }
 }
 
@@ -244,6 +291,27 @@ async fn bench_namespace(kubeconfig: &Path, name: &str) -> anyhow::Result<kube::
         .await
         .context("creating the benchmark namespace")?;
     Ok(client)
+}
+
+/// Creates `doc`, an object of kind `K` as JSON, in `namespace`.
+async fn create_in<K>(
+    client: &kube::Client,
+    namespace: &str,
+    doc: serde_json::Value,
+) -> anyhow::Result<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + k8s_openapi::serde::Serialize
+        + k8s_openapi::serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let object: K =
+        serde_json::from_value(doc).with_context(|| format!("building a {}", K::kind(&())))?;
+    Api::<K>::namespaced(client.clone(), namespace)
+        .create(&PostParams::default(), &object)
+        .await
+        .with_context(|| format!("creating the {}", K::kind(&())))
 }
 
 fn kustomize(resources: usize, runs: usize) -> anyhow::Result<()> {

@@ -27,6 +27,15 @@
 //! rather than in step with it (push → artifact is then 0–1 s of waiting
 //! for the poll plus the fetch, about half a second on average), and they
 //! are the same on every run.
+//!
+//! With `--webhook` ([`Trigger::Webhook`]) the GitRepository is polled only
+//! every 10 minutes, never within the run: a github `Receiver` for it,
+//! served by the release notification-controller, is what makes
+//! source-controller fetch. Right after each push the bench POSTs GitHub's
+//! push event to the Receiver's `status.webhookPath`, signed with its token
+//! as a Git host does ([`super::webhook`]); the timings then also show when
+//! the webhook was answered (the GitRepository annotated), and the spacing
+//! only keeps the runs alike.
 
 use std::fmt::Debug;
 use std::path::Path;
@@ -44,9 +53,10 @@ use weir_api::kustomize::v1::Kustomization;
 use weir_api::source::v1::GitRepository;
 use weir_test_support::git_server::{Entry, Repo};
 
-use super::mib;
 use super::wait::{wait_all, wait_gone};
-use crate::controllers::{self, Binaries, Controllers};
+use super::webhook::GitHubWebhook;
+use super::{ControllerBench, mib};
+use crate::controllers::{self, Binaries, Controllers, Exit};
 
 /// The GitRepository and the Kustomization.
 const NAME: &str = "app";
@@ -54,8 +64,6 @@ const NAME: &str = "app";
 const REPO: &str = "app-0";
 /// The ConfigMap each push changes.
 const CONFIGMAP: &str = "push-latency";
-/// The GitRepository's poll interval.
-const SOURCE_INTERVAL: &str = "1s";
 /// How long one push may take to be applied.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the GitRepository's new revision may be seen after the apply.
@@ -71,6 +79,26 @@ fn configmap_yaml(value: usize) -> String {
     )
 }
 
+/// What makes source-controller fetch a push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    /// Its poll of the GitRepository, every second.
+    Poll,
+    /// A signed GitHub push webhook to notification-controller's Receiver,
+    /// sent right after the push; the GitRepository's poll is 10 minutes.
+    Webhook,
+}
+
+impl Trigger {
+    /// The GitRepository's poll interval.
+    fn source_interval(self) -> &'static str {
+        match self {
+            Trigger::Poll => "1s",
+            Trigger::Webhook => "10m",
+        }
+    }
+}
+
 /// The wait before push `push`: `frac(push × 0.618…)` seconds.
 fn spacing(push: usize) -> Duration {
     Duration::from_secs_f64((push as f64 * GOLDEN).fract())
@@ -78,40 +106,86 @@ fn spacing(push: usize) -> Duration {
 
 /// One push's timings, from the instant its commit returned.
 struct Push {
+    /// The webhook answered ([`Trigger::Webhook`] only).
+    webhook: Option<Duration>,
     artifact: Duration,
     applied: Duration,
 }
 
-pub fn run(pushes: usize) -> anyhow::Result<()> {
-    anyhow::ensure!(pushes >= 1, "--pushes must be at least 1");
+/// A controller's peak RSS after the last push (`VmHWM`) and over its
+/// whole life (`ru_maxrss` at exit), KiB.
+struct Memory {
+    name: &'static str,
+    peak_kib: u64,
+    exit_kib: u64,
+}
+
+impl Memory {
+    fn of(name: &'static str, peak_kib: Option<u64>, exit: Exit) -> Memory {
+        Memory {
+            name,
+            peak_kib: peak_kib.unwrap_or(0),
+            exit_kib: exit.max_rss_kib,
+        }
+    }
+}
+
+/// The prerequisites, the controllers, the local control plane and the
+/// repository the pushes go to.
+pub(super) fn bench() -> anyhow::Result<ControllerBench> {
     let configmap = configmap_yaml(0);
-    let bench = super::controller_bench(
+    super::controller_bench(
         &[
             ("app/kustomization.yaml", KUSTOMIZATION_YAML),
             ("app/configmap.yaml", &configmap),
         ],
         1,
-    )?;
+    )
+}
+
+pub fn run(pushes: usize, trigger: Trigger) -> anyhow::Result<()> {
+    anyhow::ensure!(pushes >= 1, "--pushes must be at least 1");
+    run_on(&bench()?, pushes, trigger)
+}
+
+/// The measurement on `bench` (from [`bench`]), and its report.
+pub(super) fn run_on(
+    bench: &ControllerBench,
+    pushes: usize,
+    trigger: Trigger,
+) -> anyhow::Result<()> {
     let repo = bench.git.repo(REPO)?;
-    let (results, ks_peak, ks_exit, sc_peak, sc_exit) = bench.runtime.block_on(measure(
+    let (results, memory) = bench.runtime.block_on(measure(
         &bench.binaries,
         &bench.cluster.kubeconfig,
         &bench.git.http_url(REPO),
         &repo,
         pushes,
+        trigger,
     ))?;
 
     let applied: Vec<Duration> = results.iter().map(|p| p.applied).collect();
     let artifact: Vec<Duration> = results.iter().map(|p| p.artifact).collect();
     let split: Vec<Duration> = results.iter().map(|p| p.applied - p.artifact).collect();
-    println!(
-        "\npush-latency --pushes {pushes} (GitRepository interval {SOURCE_INTERVAL}, kustomize-controller on source-controller's gRPC artifact stream; 0-1 s between pushes, golden-ratio steps):"
-    );
-    for (what, values) in [
+    let webhook: Vec<Duration> = results.iter().filter_map(|p| p.webhook).collect();
+    let interval = trigger.source_interval();
+    match trigger {
+        Trigger::Poll => println!(
+            "\npush-latency --pushes {pushes} (GitRepository interval {interval}, kustomize-controller on source-controller's gRPC artifact stream; 0-1 s between pushes, golden-ratio steps):"
+        ),
+        Trigger::Webhook => println!(
+            "\npush-latency --webhook --pushes {pushes} (a signed GitHub push webhook to notification-controller's Receiver after each push, GitRepository interval {interval}, kustomize-controller on source-controller's gRPC artifact stream; 0-1 s between pushes, golden-ratio steps):"
+        ),
+    }
+    let mut rows = vec![
         ("push -> applied    ", &applied),
         ("push -> artifact   ", &artifact),
         ("artifact -> applied", &split),
-    ] {
+    ];
+    if !webhook.is_empty() {
+        rows.insert(1, ("push -> webhook 200", &webhook));
+    }
+    for (what, values) in rows {
         println!(
             "  {what}  p50 {:.3}s  p90 {:.3}s  max {:.3}s",
             super::percentile(values, 50.0).as_secs_f64(),
@@ -124,37 +198,40 @@ pub fn run(pushes: usize) -> anyhow::Result<()> {
                 .as_secs_f64(),
         );
     }
+    let memory: Vec<String> = memory
+        .iter()
+        .map(|m| {
+            format!(
+                "{} peak RSS {:.1} MiB ({:.1} MiB at exit)",
+                m.name,
+                mib(m.peak_kib),
+                mib(m.exit_kib)
+            )
+        })
+        .collect();
     println!(
-        "  kustomize-controller peak RSS {:.1} MiB ({:.1} MiB at exit); source-controller peak RSS {:.1} MiB ({:.1} MiB at exit); {} HTTP requests to the Git server in all",
-        mib(ks_peak),
-        mib(ks_exit),
-        mib(sc_peak),
-        mib(sc_exit),
+        "  {}; {} HTTP requests to the Git server in all",
+        memory.join("; "),
         bench.git.requests()
     );
     Ok(())
 }
 
-/// The pushes' timings, then the peak RSS (`VmHWM` after the last push)
-/// and the `ru_maxrss` at exit of kustomize-controller and
-/// source-controller, KiB.
+/// The pushes' timings, then each controller's memory.
 async fn measure(
     binaries: &Binaries,
     kubeconfig: &Path,
     url: &str,
     repo: &Repo,
     pushes: usize,
-) -> anyhow::Result<(Vec<Push>, u64, u64, u64, u64)> {
+    trigger: Trigger,
+) -> anyhow::Result<(Vec<Push>, Vec<Memory>)> {
     let ns_name = format!("bench-push-{}", std::process::id());
     let client = super::bench_namespace(kubeconfig, &ns_name).await?;
     let storage = tempfile::tempdir()?;
-    let mut controllers = Controllers::start(
-        binaries,
-        &super::bench_env(kubeconfig, &ns_name),
-        storage.path(),
-        &[],
-        &[],
-    )?;
+    let env = super::bench_env(kubeconfig, &ns_name);
+    let mut controllers = Controllers::start(binaries, &env, storage.path(), &[], &[])?;
+    let interval = trigger.source_interval();
 
     let repos: Api<GitRepository> = Api::namespaced(client.clone(), &ns_name);
     let kustomizations: Api<Kustomization> = Api::namespaced(client.clone(), &ns_name);
@@ -163,7 +240,7 @@ async fn measure(
         &client,
         &ns_name,
         NAME,
-        (url, SOURCE_INTERVAL),
+        (url, interval),
         serde_json::json!({
             "interval": "10m",
             "path": "./app",
@@ -175,9 +252,21 @@ async fn measure(
     wait_all(&repos, 1, started, &mut controllers).await?;
     wait_all(&kustomizations, 1, started, &mut controllers).await?;
     println!(
-        "  GitRepository (interval {SOURCE_INTERVAL}) and Kustomization Ready in {:.2}s",
+        "  GitRepository (interval {interval}) and Kustomization Ready in {:.2}s",
         started.elapsed().as_secs_f64()
     );
+    let mut webhook = match trigger {
+        Trigger::Poll => None,
+        Trigger::Webhook => Some(GitHubWebhook::start(binaries, &env, &client, NAME).await?),
+    };
+    // The commit the GitRepository holds: the first push's `before`.
+    let mut before = repos
+        .get(NAME)
+        .await?
+        .status
+        .and_then(|s| s.artifact)
+        .and_then(|a| a.revision.rsplit_once(':').map(|(_, sha)| sha.to_owned()))
+        .unwrap_or_default();
 
     let (mut revisions, revisions_task) = watch_timed(repos.clone(), NAME, |r: GitRepository| {
         r.status.and_then(|s| s.artifact).map(|a| a.revision)
@@ -201,6 +290,12 @@ async fn measure(
         let pushed = Instant::now();
         let revision = format!("main@sha1:{sha}");
         let value = push.to_string();
+        let mut webhook_answered = None;
+        if let Some(webhook) = webhook.as_mut() {
+            webhook.push(url, &before, &sha).await?;
+            webhook_answered = Some(pushed.elapsed());
+        }
+        before = sha;
 
         let deadline = tokio::time::Instant::from_std(pushed + PUSH_TIMEOUT);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -217,7 +312,12 @@ async fn measure(
                         break at;
                     }
                 }
-                _ = tick.tick() => controllers.check()?,
+                _ = tick.tick() => {
+                    controllers.check()?;
+                    if let Some(webhook) = webhook.as_mut() {
+                        webhook.notification.process.check()?;
+                    }
+                }
                 () = tokio::time::sleep_until(deadline) => bail!(
                     "push {push} ({revision}) not applied within {PUSH_TIMEOUT:?} ({})",
                     if artifact_at.is_some() { "its artifact was stored" } else { "no artifact for it either" }
@@ -241,12 +341,17 @@ async fn measure(
         .min(applied_at);
 
         let result = Push {
+            webhook: webhook_answered,
             artifact: artifact_at - pushed,
             applied: applied_at - pushed,
         };
         println!(
-            "push {push}: applied {:.3}s after the push (artifact stored after {:.3}s, applied {:.3}s after that); {:.3}s wait before it",
+            "push {push}: applied {:.3}s after the push ({}artifact stored after {:.3}s, applied {:.3}s after that); {:.3}s wait before it",
             result.applied.as_secs_f64(),
+            result
+                .webhook
+                .map(|w| format!("webhook answered after {:.3}s, ", w.as_secs_f64()))
+                .unwrap_or_default(),
             result.artifact.as_secs_f64(),
             (result.applied - result.artifact).as_secs_f64(),
             wait.as_secs_f64()
@@ -256,8 +361,16 @@ async fn measure(
     revisions_task.abort();
     values_task.abort();
 
-    let ks_peak = controllers.kustomize.peak_rss_kib().unwrap_or(0);
-    let sc_peak = controllers.source.peak_rss_kib().unwrap_or(0);
+    let ks_peak = controllers.kustomize.peak_rss_kib();
+    let sc_peak = controllers.source.peak_rss_kib();
+    let notification = match webhook {
+        Some(mut webhook) => {
+            let peak = webhook.notification.process.peak_rss_kib();
+            let exit = webhook.notification.process.stop()?;
+            Some(Memory::of("notification-controller", peak, exit))
+        }
+        None => None,
+    };
     // Deleting lets the finalizers prune the ConfigMap before the
     // controllers stop.
     kustomizations
@@ -267,16 +380,15 @@ async fn measure(
     repos.delete(NAME, &DeleteParams::default()).await?;
     wait_gone(&repos, &mut controllers).await?;
     let (ks_exit, sc_exit) = controllers.stop()?;
+    let mut memory = vec![
+        Memory::of("kustomize-controller", ks_peak, ks_exit),
+        Memory::of("source-controller", sc_peak, sc_exit),
+    ];
+    memory.extend(notification);
     Api::<Namespace>::all(client)
         .delete(&ns_name, &DeleteParams::default())
         .await?;
-    Ok((
-        results,
-        ks_peak,
-        ks_exit.max_rss_kib,
-        sc_peak,
-        sc_exit.max_rss_kib,
-    ))
+    Ok((results, memory))
 }
 
 /// Watches the object `name` of `api` in a task of its own, sending what
