@@ -482,6 +482,12 @@ impl Applier {
             else {
                 continue;
             };
+            // Already being deleted (an earlier attempt got this far): a
+            // second delete of a terminating Namespace is refused with 409,
+            // which must not block the retry.
+            if obj.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
             let annotations = obj.metadata.annotations.clone().unwrap_or_default();
             let labels = obj.metadata.labels.clone().unwrap_or_default();
             let ours = labels.get(crate::OWNER_NAME_LABEL).map(String::as_str) == Some(owner.0)
@@ -504,7 +510,7 @@ impl Applier {
                         format!("{ns}/")
                     }
                 )),
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
                 Err(e) => {
                     return Err(ApplyError(format!(
                         "prune {}: {}",
